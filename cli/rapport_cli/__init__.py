@@ -1,0 +1,1 @@
+"""Command line and local runtime for Rapport (not packaged into Lambda)."""

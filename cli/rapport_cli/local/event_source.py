@@ -1,0 +1,119 @@
+"""Lambda's SQS event-source mapping, emulated against a real (moto) queue.
+
+Batches of up to ``batch_size`` records, partial batch responses (``batchItemFailures``), a whole
+batch returned when the function raises, redelivery of failed records, and dead-lettering by the
+queue's own redrive policy once ``maxReceiveCount`` is reached. The one liberty taken: a failed
+record is made visible again at once instead of after the visibility timeout, so a local run
+never sleeps.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from rapport_cli.local.lambda_runtime import Handler, LocalContext
+from rapport_cli.local.stack import LocalQueue
+
+
+@dataclass
+class DrainResult:
+    invocations: int = 0
+    #: Message ids whose processing succeeded (deleted from the queue).
+    succeeded: set[str] = field(default_factory=set)
+    failed_attempts: int = 0
+
+
+def _record(message: dict[str, Any], queue: LocalQueue, region: str) -> dict[str, Any]:
+    return {
+        "messageId": message["MessageId"],
+        "receiptHandle": message["ReceiptHandle"],
+        "body": message["Body"],
+        "attributes": message.get("Attributes", {}),
+        "messageAttributes": message.get("MessageAttributes", {}),
+        "md5OfBody": message.get("MD5OfBody", ""),
+        "eventSource": "aws:sqs",
+        "eventSourceARN": queue.arn,
+        "awsRegion": region,
+    }
+
+
+def _failed_ids(response: Any, batch_ids: set[str]) -> set[str]:
+    """Lambda's reading of a partial batch response; anything malformed fails the whole batch."""
+    if response is None:
+        return set()
+    if not isinstance(response, dict):
+        return batch_ids
+    failures = response.get("batchItemFailures") or []
+    ids = {item.get("itemIdentifier") for item in failures if isinstance(item, dict)}
+    if None in ids or "" in ids or not ids <= batch_ids:
+        return batch_ids
+    return {str(item) for item in ids}
+
+
+def _queue_is_empty(sqs: Any, queue: LocalQueue) -> bool:
+    names = ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
+    attributes = sqs.get_queue_attributes(QueueUrl=queue.url, AttributeNames=names)["Attributes"]
+    return all(int(attributes.get(name, 0)) == 0 for name in names)
+
+
+def drain(
+    sqs: Any,
+    queue: LocalQueue,
+    handler: Handler,
+    *,
+    function_name: str,
+    batch_size: int,
+    region: str,
+    on_success: Callable[[int], None] = lambda _count: None,
+) -> DrainResult:
+    """Deliver everything in ``queue`` to ``handler`` until nothing is left to deliver."""
+    result = DrainResult()
+    while True:
+        messages = sqs.receive_message(
+            QueueUrl=queue.url,
+            MaxNumberOfMessages=batch_size,
+            VisibilityTimeout=queue.visibility_timeout,
+            AttributeNames=["All"],
+            MessageAttributeNames=["All"],
+            WaitTimeSeconds=0,
+        ).get("Messages", [])
+        if not messages:
+            if _queue_is_empty(sqs, queue):
+                return result
+            raise RuntimeError(f"{queue.logical_id}: messages are in flight but none is visible")
+        batch_ids = {message["MessageId"] for message in messages}
+        event = {"Records": [_record(message, queue, region) for message in messages]}
+        result.invocations += 1
+        try:
+            failed = _failed_ids(
+                handler(event, LocalContext(function_name=function_name)), batch_ids
+            )
+        except Exception:  # a function error returns the whole batch to the queue, as in Lambda
+            failed = batch_ids
+        done = [message for message in messages if message["MessageId"] not in failed]
+        retry = [message for message in messages if message["MessageId"] in failed]
+        if done:
+            sqs.delete_message_batch(
+                QueueUrl=queue.url,
+                Entries=[
+                    {"Id": str(index), "ReceiptHandle": message["ReceiptHandle"]}
+                    for index, message in enumerate(done)
+                ],
+            )
+            result.succeeded.update(message["MessageId"] for message in done)
+            on_success(len(done))
+        if retry:
+            result.failed_attempts += len(retry)
+            sqs.change_message_visibility_batch(
+                QueueUrl=queue.url,
+                Entries=[
+                    {
+                        "Id": str(index),
+                        "ReceiptHandle": message["ReceiptHandle"],
+                        "VisibilityTimeout": 0,
+                    }
+                    for index, message in enumerate(retry)
+                ],
+            )

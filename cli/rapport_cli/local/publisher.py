@@ -1,0 +1,140 @@
+"""Publish input lines to the events queue, as a platform would, one message per line.
+
+A line that is not a valid event is still published (the pipeline quarantines it). A line SQS
+itself refuses never reaches the pipeline, so it is recorded here with its line number.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+# SQS accepts only these characters in a message body (the XML 1.0 character range).
+_SQS_FORBIDDEN = re.compile("[^\x09\x0a\x0d\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+_BATCH_ENTRIES = 10
+_BATCH_BYTES = 1024 * 1024
+_SEND_ATTEMPTS = 5
+
+
+@dataclass(frozen=True)
+class InputLine:
+    file: str
+    number: int
+    text: str
+
+
+@dataclass(frozen=True)
+class RefusedLine:
+    line: InputLine
+    error_code: str
+    message: str
+
+
+@dataclass
+class PublishResult:
+    #: message id -> the line it carries
+    published: dict[str, InputLine] = field(default_factory=dict)
+    refused: list[RefusedLine] = field(default_factory=list)
+    blank_lines: int = 0
+
+
+def read_lines(paths: Iterable[Path], result: PublishResult) -> Iterator[InputLine | RefusedLine]:
+    """Every non-blank line of every file, numbered from 1 as an editor shows it."""
+    for path in paths:
+        with path.open("rb") as stream:
+            for number, raw in enumerate(stream, start=1):
+                content = raw.rstrip(b"\r\n")
+                if not content.strip():
+                    result.blank_lines += 1
+                    continue
+                try:
+                    text = content.decode("utf-8")
+                except UnicodeDecodeError as exc:
+                    line = InputLine(str(path), number, content.decode("utf-8", "replace"))
+                    yield RefusedLine(
+                        line, "invalid_encoding", f"The line is not UTF-8 ({exc.reason})"
+                    )
+                    continue
+                yield InputLine(str(path), number, text)
+
+
+def _sqs_refusal(line: InputLine, max_bytes: int) -> RefusedLine | None:
+    size = len(line.text.encode("utf-8"))
+    if size > max_bytes:
+        return RefusedLine(
+            line,
+            "rejected_by_queue",
+            f"The message is {size} bytes; SQS accepts at most {max_bytes}",
+        )
+    if _SQS_FORBIDDEN.search(line.text):
+        return RefusedLine(
+            line, "rejected_by_queue", "The line contains characters SQS does not accept"
+        )
+    return None
+
+
+def _batches(lines: Iterable[InputLine]) -> Iterator[list[InputLine]]:
+    batch: list[InputLine] = []
+    size = 0
+    for line in lines:
+        line_size = len(line.text.encode("utf-8"))
+        if batch and (len(batch) == _BATCH_ENTRIES or size + line_size > _BATCH_BYTES):
+            yield batch
+            batch, size = [], 0
+        batch.append(line)
+        size += line_size
+    if batch:
+        yield batch
+
+
+def _send(sqs: Any, queue_url: str, batch: list[InputLine], result: PublishResult) -> None:
+    """Send one batch, retrying only the entries that failed for a transient reason."""
+    pending = dict(enumerate(batch))
+    for _attempt in range(_SEND_ATTEMPTS):
+        response = sqs.send_message_batch(
+            QueueUrl=queue_url,
+            Entries=[
+                {"Id": str(index), "MessageBody": line.text} for index, line in pending.items()
+            ],
+        )
+        for success in response.get("Successful", []):
+            result.published[success["MessageId"]] = pending.pop(int(success["Id"]))
+        for failure in response.get("Failed", []):
+            if failure.get("SenderFault"):
+                line = pending.pop(int(failure["Id"]))
+                result.refused.append(
+                    RefusedLine(line, "rejected_by_queue", failure.get("Message", ""))
+                )
+        if not pending:
+            return
+    raise RuntimeError(f"SQS kept failing to accept {len(pending)} message(s)")
+
+
+def publish(
+    sqs: Any,
+    queue_url: str,
+    paths: Iterable[Path],
+    *,
+    max_message_bytes: int,
+    on_line: Callable[[], None] = lambda: None,
+) -> PublishResult:
+    result = PublishResult()
+
+    def sendable() -> Iterator[InputLine]:
+        for item in read_lines(paths, result):
+            on_line()
+            refusal = (
+                item if isinstance(item, RefusedLine) else _sqs_refusal(item, max_message_bytes)
+            )
+            if refusal is not None:
+                result.refused.append(refusal)
+            else:
+                assert isinstance(item, InputLine)
+                yield item
+
+    for batch in _batches(sendable()):
+        _send(sqs, queue_url, batch, result)
+    return result

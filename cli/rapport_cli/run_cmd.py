@@ -1,0 +1,108 @@
+"""``rapport run``: the whole pipeline locally, with a progress bar and a summary table."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from rapport.contract import parse_rfc3339
+from rapport.timeutil import iso_utc
+from rapport_cli.errors import UserError
+from rapport_cli.local import runner
+
+_EPILOG = """examples:
+  rapport run --events events/streams/demo.jsonl --out out/demo
+  rapport run --events day1.jsonl --events day2.jsonl --out out/run --now 2026-11-16T09:00:00Z
+
+outputs (in --out): summary.json, requests.jsonl, quarantine.jsonl, dead_letters.jsonl,
+logs/ (the functions' structured logs)
+"""
+
+
+def _instant(text: str) -> Any:
+    try:
+        return parse_rfc3339(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not an RFC 3339 instant with an offset"
+        ) from exc
+
+
+def register(commands: Any) -> None:
+    parser = commands.add_parser(
+        "run",
+        help="run the whole pipeline locally on JSONL event files",
+        description=(
+            "Start a local AWS (moto) on 127.0.0.1, build the queues and table from "
+            "infra/template.yaml, publish every line to the events queue and drain it through "
+            "the real Lambda handler with SQS event-source semantics."
+        ),
+        epilog=_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "--events",
+        action="append",
+        required=True,
+        type=Path,
+        metavar="FILE.jsonl",
+        help="a JSONL file of CloudEvents, one per line (repeatable)",
+    )
+    parser.add_argument("--out", required=True, type=Path, metavar="DIR", help="output directory")
+    parser.add_argument(
+        "--now",
+        type=_instant,
+        metavar="ISO8601",
+        help="evaluate outcomes as of this instant (default: the latest event time in the input)",
+    )
+    parser.add_argument("--quiet", action="store_true", help="no progress bar or table")
+    parser.set_defaults(handler=_run)
+
+
+def _summary_table(report: runner.RunReport) -> Table:
+    table = Table(title=f"Rapport run — as of {iso_utc(report.now)}", show_header=True)
+    table.add_column("figure")
+    table.add_column("count", justify="right")
+    for name, value in report.summary.as_dict().items():
+        table.add_row(name, str(value))
+    for outcome, count in sorted(report.outcomes.items()):
+        table.add_row(f"requests {outcome}", str(count))
+    return table
+
+
+def _run(args: argparse.Namespace) -> int:
+    console = Console(stderr=True, quiet=args.quiet)
+    with Progress(
+        TextColumn("{task.description:<11}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=False,
+    ) as bar:
+        tasks: dict[str, Any] = {}
+
+        def phase(name: str, total: int) -> None:
+            for task in tasks.values():
+                bar.update(task, completed=bar.tasks[task].total or bar.tasks[task].completed)
+            tasks[name] = bar.add_task(name, total=total or None)
+
+        def advance(count: int) -> None:
+            bar.advance(list(tasks.values())[-1], count)
+
+        try:
+            report = runner.run(args.events, args.out, args.now, runner.Progress(phase, advance))
+        except FileNotFoundError as exc:
+            raise UserError(str(exc)) from None
+        for task in tasks.values():
+            bar.update(task, completed=bar.tasks[task].total or bar.tasks[task].completed)
+    console.print(_summary_table(report))
+    if report.blank_lines:
+        console.print(f"{report.blank_lines} blank line(s) skipped (not events)")
+    console.print(f"outputs written to {report.out_dir}/")
+    return 0

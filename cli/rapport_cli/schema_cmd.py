@@ -1,0 +1,64 @@
+"""``rapport schema``: the event contract as JSON Schema, generated from the pydantic models."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any
+
+from pydantic import TypeAdapter
+
+from rapport.contract import EVENT_MODELS, RapportEvent
+
+_EPILOG = """examples:
+  rapport schema --out events/schema     # regenerate the committed schema files
+  rapport schema                         # print the schema of any Rapport event
+"""
+_SCHEMA_BASE = "https://rapport.example/schema/"
+
+
+def schemas() -> dict[str, dict[str, Any]]:
+    """File name -> JSON Schema: one per event type, and one for any event."""
+    documents = {}
+    for event_type, model in EVENT_MODELS.items():
+        name = f"{event_type}.schema.json"
+        documents[name] = {
+            "$schema": "https://json-schema.org/draft/2020-12/schema",
+            "$id": _SCHEMA_BASE + name,
+            **model.model_json_schema(),
+        }
+    documents["rapport.event.schema.json"] = {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": _SCHEMA_BASE + "rapport.event.schema.json",
+        "title": "RapportEvent",
+        **TypeAdapter(RapportEvent).json_schema(),
+    }
+    return documents
+
+
+def render(document: dict[str, Any]) -> str:
+    return json.dumps(document, indent=2, sort_keys=True) + "\n"
+
+
+def register(commands: Any) -> None:
+    parser = commands.add_parser(
+        "schema",
+        help="print or write the JSON Schema of the event contract",
+        epilog=_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--out", type=Path, metavar="DIR", help="write one file per event type")
+    parser.set_defaults(handler=_run)
+
+
+def _run(args: argparse.Namespace) -> int:
+    documents = schemas()
+    if args.out is None:
+        print(render(documents["rapport.event.schema.json"]), end="")
+        return 0
+    args.out.mkdir(parents=True, exist_ok=True)
+    for name, document in documents.items():
+        (args.out / name).write_text(render(document), encoding="utf-8")
+    print(f"wrote {len(documents)} schema files to {args.out}/")
+    return 0

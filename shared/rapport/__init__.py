@@ -1,0 +1,1 @@
+"""Rapport: learn from the outcomes of networking connection requests."""

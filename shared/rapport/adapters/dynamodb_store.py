@@ -1,0 +1,229 @@
+"""DynamoDB behind the ``EventStore`` port: one conditional write per new event, no reads.
+
+Each request is one item holding its events as attributes named by dedupe key. A conditional
+``UpdateItem`` both stores and dedupes; when the condition fails, DynamoDB returns the existing
+item in the same response (``ReturnValuesOnConditionCheckFailure``), which tells a duplicate
+from a conflict without a read.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import zlib
+from collections.abc import Mapping
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from rapport.adapters import keys
+from rapport.adapters.aws import client
+from rapport.contract import PreferencesData, PreferencesUpdated, RequestEvent
+from rapport.ingest import PermanentStoreError, QuarantineEntry, StoredEvent, WriteOutcome
+from rapport.timeutil import iso_utc, sortable
+from rapport.validation import validate_document
+
+Item = Mapping[str, Any]
+
+#: Payloads up to this size are kept as text; larger ones compressed (DynamoDB items max 400 KB).
+_PLAIN_PAYLOAD_BYTES = 256 * 1024
+_MAX_STORED_PAYLOAD_BYTES = 300 * 1024
+
+
+def _s(value: str) -> dict[str, str]:
+    return {"S": value}
+
+
+def _error_code(error: ClientError) -> str:
+    return str(error.response.get("Error", {}).get("Code", ""))
+
+
+def _outcome_from_existing(
+    item: Item | None, attribute: str, fingerprint: str
+) -> WriteOutcome | None:
+    """Duplicate or conflict if the event is already in ``item``; None if it is not."""
+    existing = (item or {}).get(attribute)
+    if existing is None:
+        return None
+    same = existing["M"]["h"]["S"] == fingerprint
+    return WriteOutcome.DUPLICATE if same else WriteOutcome.CONFLICT
+
+
+class DynamoEventStore:
+    def __init__(self, table_name: str) -> None:
+        self._table = table_name
+
+    def _conditional_update(self, **request: Any) -> Item | None:
+        """Run an update; None when it applied, the existing item when its condition failed."""
+        try:
+            client("dynamodb").update_item(
+                TableName=self._table, ReturnValuesOnConditionCheckFailure="ALL_OLD", **request
+            )
+        except ClientError as error:
+            if _error_code(error) == "ConditionalCheckFailedException":
+                return dict(error.response.get("Item") or {})
+            if _error_code(error) == "ValidationException" and "size" in str(error).lower():
+                raise PermanentStoreError(
+                    "request_too_large",
+                    "The request's events together exceed what one request may hold",
+                ) from error
+            raise
+        return None
+
+    def apply_request_event(self, stored: StoredEvent) -> WriteOutcome:
+        event = stored.event
+        assert not isinstance(event, PreferencesUpdated)
+        attribute = keys.event_attribute(stored.key)
+        existing = self._conditional_update(
+            Key={
+                "pk": _s(keys.member_pk(event.data.sender_id)),
+                "sk": _s(keys.request_sk(event.data.request_id)),
+            },
+            UpdateExpression="SET #ev = :ev, #kind = :kind, #sender = :sender, #request = :request",
+            ConditionExpression="attribute_not_exists(#ev)",
+            ExpressionAttributeNames={
+                "#ev": attribute,
+                "#kind": "kind",
+                "#sender": "sender_id",
+                "#request": "request_id",
+            },
+            ExpressionAttributeValues={
+                ":ev": {"M": {"h": _s(stored.fingerprint), "e": _s(stored.canonical)}},
+                ":kind": _s("request"),
+                ":sender": _s(event.data.sender_id),
+                ":request": _s(event.data.request_id),
+            },
+        )
+        if existing is None:
+            return WriteOutcome.APPLIED
+        outcome = _outcome_from_existing(existing, attribute, stored.fingerprint)
+        if outcome is None:  # the condition only tests this attribute, so it must be there
+            raise RuntimeError("conditional write failed without an existing event")
+        return outcome
+
+    def apply_preferences(self, stored: StoredEvent) -> WriteOutcome:
+        """Latest ``time`` wins (ties broken by dedupe key), whatever the arrival order."""
+        event = stored.event
+        assert isinstance(event, PreferencesUpdated)
+        prefs: PreferencesData = event.data
+        attribute = keys.event_attribute(stored.key)
+        key = {"pk": _s(keys.member_pk(prefs.member_id)), "sk": _s(keys.PROFILE_SK)}
+        mark = {"M": {"h": _s(stored.fingerprint)}}
+        existing = self._conditional_update(
+            Key=key,
+            UpdateExpression=(
+                "SET #ev = :ev, #kind = :kind, #member = :member, #email = :email, #tz = :tz,"
+                " #day = :day, #hour = :hour, #enabled = :enabled, #order = :order, #at = :at"
+            ),
+            ConditionExpression=(
+                "attribute_not_exists(#ev) AND (attribute_not_exists(#order) OR #order < :order)"
+            ),
+            ExpressionAttributeNames={
+                "#ev": attribute,
+                "#kind": "kind",
+                "#member": "member_id",
+                "#email": "email",
+                "#tz": "timezone",
+                "#day": "digest_day",
+                "#hour": "digest_hour",
+                "#enabled": "digest_enabled",
+                "#order": "preferences_order",
+                "#at": "preferences_time",
+            },
+            ExpressionAttributeValues={
+                ":ev": mark,
+                ":kind": _s("profile"),
+                ":member": _s(prefs.member_id),
+                ":email": _s(prefs.email),
+                ":tz": _s(prefs.timezone),
+                ":day": _s(prefs.digest_day),
+                ":hour": {"N": str(prefs.digest_hour)},
+                ":enabled": {"BOOL": prefs.digest_enabled},
+                ":order": _s(f"{sortable(event.time)}#{stored.key}"),
+                ":at": _s(iso_utc(event.time)),
+            },
+        )
+        if existing is None:
+            return WriteOutcome.APPLIED
+        outcome = _outcome_from_existing(existing, attribute, stored.fingerprint)
+        if outcome is not None:
+            return outcome
+        # Older than what is stored: remember it was seen (so a redelivery is a duplicate) only.
+        existing = self._conditional_update(
+            Key=key,
+            UpdateExpression="SET #ev = :ev",
+            ConditionExpression="attribute_not_exists(#ev)",
+            ExpressionAttributeNames={"#ev": attribute},
+            ExpressionAttributeValues={":ev": mark},
+        )
+        if existing is None:
+            return WriteOutcome.APPLIED
+        return (
+            _outcome_from_existing(existing, attribute, stored.fingerprint)
+            or WriteOutcome.DUPLICATE
+        )
+
+    def quarantine(self, entry: QuarantineEntry) -> None:
+        """Keep the rejected input with its reason; a redelivery of the same message is a no-op."""
+        item: dict[str, Any] = {
+            "pk": _s(keys.quarantine_pk(entry.enqueued_at)),
+            "sk": _s(keys.quarantine_sk(entry.enqueued_at, entry.message_id)),
+            "kind": _s("quarantine"),
+            "message_id": _s(entry.message_id),
+            "enqueued_at": _s(iso_utc(entry.enqueued_at)),
+            "error_code": _s(entry.error_code),
+            "message": _s(entry.message),
+            **_payload_attributes(entry.payload),
+        }
+        if entry.event_id is not None:
+            item["event_id"] = _s(entry.event_id)
+        try:
+            client("dynamodb").put_item(
+                TableName=self._table,
+                Item=item,
+                ConditionExpression="attribute_not_exists(pk)",
+            )
+        except ClientError as error:
+            if _error_code(error) != "ConditionalCheckFailedException":
+                raise
+
+
+def _payload_attributes(payload: str) -> dict[str, Any]:
+    """The original payload, compressed when large; truncation is flagged, never silent."""
+    raw = payload.encode("utf-8")
+    attributes: dict[str, Any] = {
+        "payload_bytes": {"N": str(len(raw))},
+        "payload_sha256": _s(hashlib.sha256(raw).hexdigest()),
+    }
+    if len(raw) <= _PLAIN_PAYLOAD_BYTES:
+        attributes["payload"] = _s(payload)
+        return attributes
+    compressed = zlib.compress(raw, level=9)
+    if len(compressed) <= _MAX_STORED_PAYLOAD_BYTES:
+        attributes["payload_zlib"] = {"B": compressed}
+        return attributes
+    attributes["payload"] = _s(raw[:_PLAIN_PAYLOAD_BYTES].decode("utf-8", "ignore"))
+    attributes["payload_truncated"] = {"BOOL": True}
+    return attributes
+
+
+def payload_of(item: Item) -> str:
+    """The stored payload of a quarantine item, decompressed."""
+    if "payload_zlib" in item:
+        return zlib.decompress(item["payload_zlib"]["B"]).decode("utf-8")
+    return str(item["payload"]["S"])
+
+
+def request_events(item: Item) -> list[RequestEvent]:
+    """The events stored in one request item."""
+    events = []
+    for name, value in item.items():
+        if name.startswith(keys.EVENT_ATTRIBUTE_PREFIX):
+            event = validate_document(json.loads(value["M"]["e"]["S"]))
+            assert not isinstance(event, PreferencesUpdated)
+            events.append(event)
+    return events
+
+
+def count_events(item: Item) -> int:
+    return sum(1 for name in item if name.startswith(keys.EVENT_ATTRIBUTE_PREFIX))

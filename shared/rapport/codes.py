@@ -1,0 +1,31 @@
+"""Outcome and reason codes of the DESIGN §3 contract, shared by every layer."""
+
+from enum import StrEnum
+
+
+class Outcome(StrEnum):
+    PENDING = "pending"
+    ACCEPTED = "accepted"
+    DECLINED = "declined"
+    WITHDRAWN = "withdrawn"
+    NO_RESPONSE = "no_response"
+
+
+class ReasonCode(StrEnum):
+    MET_ONLY = "met_only"
+    DOESNT_RECOGNIZE = "doesnt_recognize"
+    NO_NOTE = "no_note"
+    GENERIC_NOTE = "generic_note"
+    SALES_PITCH = "sales_pitch"
+    RECRUITER = "recruiter"
+    OFF_FIELD = "off_field"
+    WEAK_PROFILE = "weak_profile"
+    NO_COMMON_GROUND = "no_common_ground"
+    COLLECTOR = "collector"
+    REPUTATION_RISK = "reputation_risk"
+    NO_DECISION = "no_decision"
+    UNKNOWN = "unknown"
+
+
+#: Outcomes that carry reasons; the others (accepted, pending, withdrawn) never do.
+OUTCOMES_WITH_REASONS = frozenset({Outcome.DECLINED, Outcome.NO_RESPONSE})

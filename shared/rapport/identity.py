@@ -1,0 +1,31 @@
+"""How events are recognised: the dedupe key and the content fingerprint.
+
+The dedupe key is CloudEvents' (``source``, ``id``). The fingerprint is taken over the validated
+event, so a redelivery that differs only in ignored extensions, key order or the spelling of the
+same instant is a duplicate, while any change to what Rapport applies is a conflict.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+from rapport.contract import RapportEvent
+
+
+def dedupe_key(source: str, event_id: str) -> str:
+    """A fixed-size key for (source, id), length-prefixed so no two pairs can collide."""
+    material = f"{len(source)}:{source}|{event_id}".encode()
+    return hashlib.sha256(material).hexdigest()[:32]
+
+
+def event_key(event: RapportEvent) -> str:
+    return dedupe_key(event.source, event.id)
+
+
+def canonical_json(event: RapportEvent) -> str:
+    """The event as Rapport keeps it: validated fields only, times in UTC."""
+    return event.model_dump_json()
+
+
+def fingerprint(canonical: str) -> str:
+    return hashlib.sha256(canonical.encode()).hexdigest()[:32]

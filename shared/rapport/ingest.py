@@ -1,0 +1,128 @@
+"""Apply one queued message: store it exactly once, recognise it as a duplicate, or quarantine it.
+
+Transient failures (throttling, timeouts) are deliberately not caught here: they propagate so the
+batch reports only that record as failed and SQS redelivers it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from typing import Protocol
+
+from rapport.contract import PreferencesUpdated, RapportEvent
+from rapport.identity import canonical_json, event_key, fingerprint
+from rapport.validation import InvalidEvent, parse_event
+
+
+class Disposition(StrEnum):
+    STORED = "stored"
+    DUPLICATE = "duplicate"
+    QUARANTINED = "quarantined"
+
+
+class WriteOutcome(StrEnum):
+    APPLIED = "applied"
+    DUPLICATE = "duplicate"
+    CONFLICT = "conflict"
+
+
+@dataclass(frozen=True)
+class InboundMessage:
+    message_id: str
+    body: str
+    #: When the queue accepted the message; identical on every redelivery.
+    enqueued_at: datetime
+
+
+@dataclass(frozen=True)
+class QuarantineEntry:
+    message_id: str
+    enqueued_at: datetime
+    error_code: str
+    message: str
+    event_id: str | None
+    payload: str
+
+
+@dataclass(frozen=True)
+class StoredEvent:
+    """An event in the form the store keeps it."""
+
+    event: RapportEvent
+    key: str
+    fingerprint: str
+    canonical: str
+
+    @classmethod
+    def of(cls, event: RapportEvent) -> StoredEvent:
+        canonical = canonical_json(event)
+        return cls(event, event_key(event), fingerprint(canonical), canonical)
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    disposition: Disposition
+    event_id: str | None
+    event_type: str | None = None
+    error_code: str | None = None
+
+
+class PermanentStoreError(Exception):
+    """The store can never accept this event (for example, the request grew past the item limit)."""
+
+    def __init__(self, error_code: str, message: str) -> None:
+        super().__init__(f"{error_code}: {message}")
+        self.error_code = error_code
+        self.message = message
+
+
+class EventStore(Protocol):
+    def apply_request_event(self, stored: StoredEvent) -> WriteOutcome: ...
+
+    def apply_preferences(self, stored: StoredEvent) -> WriteOutcome: ...
+
+    def quarantine(self, entry: QuarantineEntry) -> None: ...
+
+
+def _apply(store: EventStore, stored: StoredEvent) -> WriteOutcome:
+    if isinstance(stored.event, PreferencesUpdated):
+        return store.apply_preferences(stored)
+    return store.apply_request_event(stored)
+
+
+def ingest(message: InboundMessage, store: EventStore) -> IngestResult:
+    """Process one message body; the returned disposition is final for this message."""
+    event: RapportEvent | None = None
+    try:
+        event = parse_event(message.body)
+        outcome = _apply(store, StoredEvent.of(event))
+        if outcome is WriteOutcome.CONFLICT:
+            raise InvalidEvent(
+                "conflicting_duplicate",
+                "An event with this source and id was already stored with different content",
+                event.id,
+            )
+    except (InvalidEvent, PermanentStoreError) as problem:
+        event_id = problem.event_id if isinstance(problem, InvalidEvent) else None
+        if event is not None:
+            event_id = event.id
+        store.quarantine(
+            QuarantineEntry(
+                message_id=message.message_id,
+                enqueued_at=message.enqueued_at,
+                error_code=problem.error_code,
+                message=problem.message,
+                event_id=event_id,
+                payload=message.body,
+            )
+        )
+        return IngestResult(
+            Disposition.QUARANTINED,
+            event_id,
+            event.type if event else None,
+            problem.error_code,
+        )
+    disposition = Disposition.STORED if outcome is WriteOutcome.APPLIED else Disposition.DUPLICATE
+    return IngestResult(disposition, event.id, event.type)

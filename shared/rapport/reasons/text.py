@@ -1,0 +1,118 @@
+"""Normalisation of free text into canonical words that remember where they came from.
+
+Rules match a canonical form of the note (lower case, straight apostrophes, contractions expanded,
+text-speak and common misspellings repaired, punctuation reduced to clause marks), but evidence must
+quote the recipient's own words. Every canonical word therefore keeps the span of the original token
+it came from, so a match in the canonical text maps back to an exact substring of the original note.
+"""
+
+from __future__ import annotations
+
+import re
+from bisect import bisect_left, bisect_right
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+#: Words (with inner apostrophes of any style), sentence punctuation, and clause punctuation.
+_TOKEN = re.compile(r"\w+(?:['’‘`´ʼ]\w+)*|[.!?;:…]+|[,—–()]|\s-\s")
+_APOSTROPHES = str.maketrans({"’": "'", "‘": "'", "`": "'", "´": "'", "ʼ": "'"})
+_ELONGATED = re.compile(r"(\w)\1{2,}")
+_SENTENCE_MARKS = frozenset(".!?;:…")
+
+#: Clause punctuation in the canonical text.
+SENTENCE_END = "."
+CLAUSE_BREAK = ","
+
+_NOT_STEMS = {"ca": "can", "wo": "will", "sha": "shall", "ai": "is"}
+_SUFFIXES = (("'ve", "have"), ("'re", "are"), ("'m", "am"), ("'ll", "will"), ("'d", "would"))
+_IS_PRONOUNS = frozenset(
+    {"it", "that", "what", "there", "here", "he", "she", "who", "where", "how", "this"}
+)
+
+
+def _expand_contraction(word: str) -> list[str]:
+    """``don't`` -> ``do not``, ``i've`` -> ``i have``; a possessive ``'s`` is kept as written."""
+    if word.endswith("n't"):
+        stem = word[:-3]
+        return [_NOT_STEMS.get(stem, stem), "not"]
+    for suffix, expansion in _SUFFIXES:
+        if word.endswith(suffix):
+            return [word[: -len(suffix)], expansion]
+    if word.endswith("'s"):
+        stem = word[:-2]
+        if stem == "let":
+            return ["let", "us"]
+        if stem in _IS_PRONOUNS:
+            return [stem, "is"]
+    return [word]
+
+
+@dataclass(frozen=True, slots=True)
+class Lexicon:
+    """How tokens become canonical words: repairs for text-speak and misspellings, from the rules."""
+
+    #: Canonical token -> replacement words, e.g. ``"ppl" -> ("people",)``.
+    replacements: Mapping[str, tuple[str, ...]]
+
+    def canonical_words(self, token: str) -> list[str]:
+        """The canonical words for one original word token."""
+        word = _ELONGATED.sub(r"\1\1", token.casefold().translate(_APOSTROPHES))
+        replacement = self.replacements.get(word)
+        if replacement is not None:
+            return list(replacement)
+        words = _expand_contraction(word) if "'" in word else [word]
+        result: list[str] = []
+        for part in words:
+            result.extend(self.replacements.get(part, (part,)))
+        return result
+
+    def canonical_text(self, text: str) -> str:
+        """The canonical form of a phrase written in a rules file (no offsets needed)."""
+        return normalise(text, self).text
+
+
+@dataclass(frozen=True, slots=True)
+class NormalisedText:
+    """Canonical words joined by single spaces, each mapped back to its original token span."""
+
+    text: str
+    words: tuple[str, ...]
+    starts: tuple[int, ...]
+    original_spans: tuple[tuple[int, int], ...]
+
+    def word_range(self, start: int, end: int) -> tuple[int, int]:
+        """Indices of the first and last word overlapping ``text[start:end]``."""
+        first = bisect_right(self.starts, start) - 1
+        last = bisect_left(self.starts, end) - 1
+        return max(first, 0), max(last, first, 0)
+
+    def original_span(self, first_word: int, last_word: int) -> tuple[int, int]:
+        """Offsets in the original text covering words ``first_word`` to ``last_word``."""
+        return self.original_spans[first_word][0], self.original_spans[last_word][1]
+
+
+def normalise(text: str, lexicon: Lexicon) -> NormalisedText:
+    """Tokenise ``text`` and map each token to canonical words, keeping original offsets."""
+    words: list[str] = []
+    starts: list[int] = []
+    spans: list[tuple[int, int]] = []
+    position = 0
+    for match in _TOKEN.finditer(text):
+        token = match.group()
+        if token[0].isalnum() or token[0] == "_":
+            canonical = lexicon.canonical_words(token)
+        elif token[0] in _SENTENCE_MARKS:
+            canonical = [SENTENCE_END]
+        else:
+            canonical = [CLAUSE_BREAK]
+        span = match.span()
+        for word in canonical:
+            if not word:
+                continue
+            words.append(word)
+            starts.append(position)
+            spans.append(span)
+            position += len(word) + 1
+    return NormalisedText(
+        text=" ".join(words), words=tuple(words), starts=tuple(starts), original_spans=tuple(spans)
+    )

@@ -1,0 +1,45 @@
+"""Configuration from environment variables, parsed once into pydantic models with clear errors."""
+
+from __future__ import annotations
+
+import os
+from datetime import timedelta
+from functools import cache
+from typing import TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+_Settings = TypeVar("_Settings", bound=BaseModel)
+
+
+class ConfigurationError(RuntimeError):
+    """The function is deployed with missing or invalid environment variables."""
+
+
+class TableSettings(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    table_name: str = Field(alias="TABLE_NAME", min_length=1)
+
+
+class ReadSettings(TableSettings):
+    response_window_days: int = Field(default=21, alias="RESPONSE_WINDOW_DAYS", ge=1, le=365)
+
+    @property
+    def response_window(self) -> timedelta:
+        return timedelta(days=self.response_window_days)
+
+
+def load(model: type[_Settings]) -> _Settings:
+    try:
+        return model.model_validate(dict(os.environ))
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{error['loc'][0]}: {error['msg']}" for error in exc.errors(include_input=False)
+        )
+        raise ConfigurationError(f"invalid environment for {model.__name__}: {problems}") from None
+
+
+@cache
+def table_settings() -> TableSettings:
+    return load(TableSettings)

@@ -1,0 +1,99 @@
+"""A request's state as a pure function of the set of its events and an instant.
+
+Because the state is computed from the *set* of events (never from the order they arrived in),
+any arrival order and any number of redeliveries give the same answer. The outcome is evaluated
+"as of" an instant: events later than it are not yet known, and an unanswered request becomes
+``no_response`` once its response window has passed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from rapport.codes import Outcome
+from rapport.contract import (
+    RequestAccepted,
+    RequestDeclined,
+    RequestEvent,
+    RequestExpired,
+    RequestFacts,
+    RequestSent,
+    RequestWithdrawn,
+)
+from rapport.reasons import Classification, classify
+
+DEFAULT_RESPONSE_WINDOW = timedelta(days=21)
+
+_TERMINAL_OUTCOME: dict[type[RequestEvent], Outcome] = {
+    RequestAccepted: Outcome.ACCEPTED,
+    RequestDeclined: Outcome.DECLINED,
+    RequestWithdrawn: Outcome.WITHDRAWN,
+    RequestExpired: Outcome.NO_RESPONSE,
+}
+# Breaks ties between answers stamped with the same instant, so the result never depends on order.
+_TIE_RANK = {Outcome.ACCEPTED: 0, Outcome.DECLINED: 1, Outcome.WITHDRAWN: 2, Outcome.NO_RESPONSE: 3}
+
+
+@dataclass(frozen=True)
+class RequestStatus:
+    """What Rapport knows about one request as of an instant."""
+
+    sender_id: str
+    request_id: str
+    outcome: Outcome
+    #: When the outcome was reached: the answer's time, or when the response window closed.
+    decided_at: datetime | None
+    sent: RequestSent | None
+    answer: RequestEvent | None
+    classification: Classification
+
+
+def _answer_order(event: RequestEvent) -> tuple[datetime, int, str, str]:
+    return (event.time, _TIE_RANK[_TERMINAL_OUTCOME[type(event)]], event.source, event.id)
+
+
+def _sent_order(event: RequestSent) -> tuple[datetime, str, str]:
+    return (event.time, event.source, event.id)
+
+
+def request_status(
+    events: Iterable[RequestEvent],
+    now: datetime,
+    response_window: timedelta = DEFAULT_RESPONSE_WINDOW,
+) -> RequestStatus:
+    """Fold one request's events (all with the same sender and request id) into its status."""
+    every = list(events)
+    if not every:
+        raise ValueError("a request needs at least one event")
+    identity = every[0].data
+    known = [event for event in every if event.time <= now]
+    sents = [event for event in known if isinstance(event, RequestSent)]
+    answers = [event for event in known if not isinstance(event, RequestSent)]
+    sent = min(sents, key=_sent_order) if sents else None
+    answer = min(answers, key=_answer_order) if answers else None
+
+    outcome, decided_at = Outcome.PENDING, None
+    if answer is not None:
+        outcome, decided_at = _TERMINAL_OUTCOME[type(answer)], answer.time
+    # A late real answer stands; an unanswered or platform-expired request closes with the window.
+    window_closes = sent.time + response_window if sent is not None else None
+    if (
+        window_closes is not None
+        and window_closes <= now
+        and (answer is None or (outcome is Outcome.NO_RESPONSE and answer.time > window_closes))
+    ):
+        outcome, decided_at = Outcome.NO_RESPONSE, window_closes
+
+    decline_note = answer.data.note if isinstance(answer, RequestDeclined) else None
+    facts = RequestFacts(note=sent.data.note, context=sent.data.context) if sent else None
+    return RequestStatus(
+        sender_id=identity.sender_id,
+        request_id=identity.request_id,
+        outcome=outcome,
+        decided_at=decided_at,
+        sent=sent,
+        answer=answer,
+        classification=classify(decline_note, facts, outcome),
+    )

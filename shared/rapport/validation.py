@@ -1,0 +1,123 @@
+"""Turn a raw message body into a contract event, or say precisely why it cannot be one.
+
+Every rejection carries a stable snake_case ``error_code`` (operators and scripts match on it) and a
+message written for a person. Messages never quote field values, so they are safe to log.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, NoReturn
+
+from pydantic import ValidationError
+
+from rapport.contract import (
+    EVENT_MODELS,
+    MAX_EVENT_BYTES,
+    MAX_ID_LENGTH,
+    SPEC_VERSION,
+    RapportEvent,
+)
+
+#: error_code for each pydantic error type; anything else is a ``schema_violation``.
+_ERROR_CODES = {
+    "missing": "missing_field",
+    "string_too_long": "field_too_long",
+    "too_long": "field_too_long",
+    "string_too_short": "empty_field",
+    "blank_string": "empty_field",
+    "invalid_time": "invalid_time",
+    "invalid_email": "invalid_email",
+    "invalid_timezone": "invalid_timezone",
+    "string_pattern_mismatch": "invalid_format",
+}
+_MAX_REPORTED_ERRORS = 3
+
+
+class InvalidEvent(Exception):
+    """A permanent problem with an event: retrying cannot fix it, so it is quarantined."""
+
+    def __init__(self, error_code: str, message: str, event_id: str | None = None) -> None:
+        super().__init__(f"{error_code}: {message}")
+        self.error_code = error_code
+        self.message = message
+        self.event_id = event_id
+
+
+def _reject_constant(name: str) -> NoReturn:
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def _reject_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    result: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in result:
+            raise ValueError(f"key {key[:64]!r} appears more than once in one object")
+        result[key] = value
+    return result
+
+
+def decode_json(body: str) -> Any:
+    """Strict JSON: no NaN/Infinity, no duplicate keys (ambiguous content), bounded nesting."""
+    if len(body.encode("utf-8", "surrogatepass")) > MAX_EVENT_BYTES:
+        raise InvalidEvent(
+            "payload_too_large", f"The event is larger than {MAX_EVENT_BYTES // 1024} KiB"
+        )
+    try:
+        return json.loads(
+            body, parse_constant=_reject_constant, object_pairs_hook=_reject_duplicate_keys
+        )
+    except RecursionError:
+        raise InvalidEvent("invalid_json", "The JSON is nested too deeply to be an event") from None
+    except ValueError as exc:
+        raise InvalidEvent("invalid_json", f"The body is not valid JSON: {exc}") from None
+
+
+def event_id_of(document: Any) -> str | None:
+    """The CloudEvents id of a (possibly invalid) document, if one can be read."""
+    if isinstance(document, dict):
+        event_id = document.get("id")
+        if isinstance(event_id, str) and event_id:
+            return event_id[:MAX_ID_LENGTH]
+    return None
+
+
+def _describe(error: Any) -> str:
+    location = ".".join(str(part) for part in error["loc"]) or "event"
+    return f"{location}: {error['msg']}"
+
+
+def validate_document(document: Any) -> RapportEvent:
+    """Validate a decoded JSON document against the contract."""
+    event_id = event_id_of(document)
+    if not isinstance(document, dict):
+        raise InvalidEvent("not_an_object", "The event must be a JSON object", event_id)
+    if "specversion" not in document:
+        raise InvalidEvent("missing_field", "specversion: Field required", event_id)
+    if document["specversion"] != SPEC_VERSION:
+        raise InvalidEvent(
+            "unsupported_specversion", f'specversion must be "{SPEC_VERSION}"', event_id
+        )
+    if "type" not in document:
+        raise InvalidEvent("missing_field", "type: Field required", event_id)
+    model = EVENT_MODELS.get(document["type"]) if isinstance(document["type"], str) else None
+    if model is None:
+        raise InvalidEvent(
+            "unknown_type",
+            "type is not one of: " + ", ".join(sorted(EVENT_MODELS)),
+            event_id,
+        )
+    try:
+        return model.model_validate(document)
+    except ValidationError as exc:
+        errors = exc.errors(include_input=False, include_url=False)
+        code = _ERROR_CODES.get(errors[0]["type"], "schema_violation")
+        described = "; ".join(_describe(error) for error in errors[:_MAX_REPORTED_ERRORS])
+        if len(errors) > _MAX_REPORTED_ERRORS:
+            described += f"; and {len(errors) - _MAX_REPORTED_ERRORS} more"
+        raise InvalidEvent(code, described, event_id) from None
+
+
+def parse_event(body: str) -> RapportEvent:
+    """Parse one SQS message body."""
+    return validate_document(decode_json(body))
