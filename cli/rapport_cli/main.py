@@ -6,7 +6,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from rapport_cli import classify_cmd, run_cmd, schema_cmd
+from rapport_cli import classify_cmd, quarantine_cmd, run_cmd, schema_cmd
 from rapport_cli.errors import UserError
 
 _EPILOG = """examples:
@@ -27,6 +27,7 @@ def build_parser() -> argparse.ArgumentParser:
     run_cmd.register(commands)
     classify_cmd.register(commands)
     schema_cmd.register(commands)
+    quarantine_cmd.register(commands)
     return parser
 
 

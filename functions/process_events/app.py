@@ -23,7 +23,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from rapport.adapters.dynamodb_store import DynamoEventStore
 from rapport.ingest import Disposition, InboundMessage, ingest
-from rapport.settings import table_settings
+from rapport.settings import TableSettings, load
 
 logger = Logger()
 metrics = Metrics()
@@ -38,7 +38,8 @@ _METRIC_NAMES = {
 
 @cache
 def _store() -> DynamoEventStore:
-    return DynamoEventStore(table_settings().table_name)
+    """Built on first use, then kept for the life of the container."""
+    return DynamoEventStore(load(TableSettings).table_name)
 
 
 def handle_record(record: SQSRecord) -> str:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 from datetime import timedelta
-from functools import cache
 from typing import TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -38,8 +37,3 @@ def load(model: type[_Settings]) -> _Settings:
             f"{error['loc'][0]}: {error['msg']}" for error in exc.errors(include_input=False)
         )
         raise ConfigurationError(f"invalid environment for {model.__name__}: {problems}") from None
-
-
-@cache
-def table_settings() -> TableSettings:
-    return load(TableSettings)

@@ -19,7 +19,7 @@ from typing import Any
 
 import boto3
 
-from rapport.adapters.dynamodb_store import count_events, payload_of, request_events
+from rapport.adapters.dynamodb_store import QuarantinedEvent, count_events, request_events
 from rapport.settings import ReadSettings
 from rapport.state import request_status
 from rapport.validation import InvalidEvent, parse_event
@@ -197,15 +197,15 @@ def _quarantine_rows(observed: _Observed) -> list[dict[str, Any]]:
     for item in observed.items:
         if item.get("kind", {}).get("S") != "quarantine":
             continue
-        line = observed.published.published.get(item["message_id"]["S"])
+        record = QuarantinedEvent.from_item(item)
         rows.append(
             {
-                **_line_ref(line),
-                "event_id": item.get("event_id", {}).get("S"),
-                "error_code": item["error_code"]["S"],
-                "message": item["message"]["S"],
-                "quarantine_id": f"{item['pk']['S']}|{item['sk']['S']}",
-                "payload": payload_of(item),
+                **_line_ref(observed.published.published.get(record.message_id)),
+                "event_id": record.event_id,
+                "error_code": record.error_code,
+                "message": record.message,
+                "quarantine_id": record.quarantine_id,
+                "payload": record.payload,
             }
         )
     return rows

@@ -106,14 +106,16 @@ def _function(logical_id: str, properties: Mapping[str, Any], env: dict[str, str
 def deploy(
     session: Any,
     region: str,
-    stack_name: str = "rapport-local",
+    environment_name: str = "local",
     template_path: Path = TEMPLATE_PATH,
 ) -> LocalStack:
     """Create every queue and table of the template; return where they are and who consumes them."""
     template = load_template(template_path)
     resources: dict[str, Any] = template["Resources"]
-    parameters = parameter_defaults(template) | {"EnvironmentName": "local"}
-    resolver = Resolver(parameters=parameters, region=region, stack_name=stack_name)
+    parameters = parameter_defaults(template) | {"EnvironmentName": environment_name}
+    resolver = Resolver(
+        parameters=parameters, region=region, stack_name=f"rapport-{environment_name}"
+    )
     stack = LocalStack()
     sqs = session.client("sqs")
     dynamodb = session.client("dynamodb")

@@ -11,7 +11,9 @@ from __future__ import annotations
 import hashlib
 import json
 import zlib
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -205,6 +207,60 @@ def _payload_attributes(payload: str) -> dict[str, Any]:
     attributes["payload"] = _s(raw[:_PLAIN_PAYLOAD_BYTES].decode("utf-8", "ignore"))
     attributes["payload_truncated"] = {"BOOL": True}
     return attributes
+
+
+@dataclass(frozen=True)
+class QuarantinedEvent:
+    """A rejected input as an operator sees it."""
+
+    quarantine_id: str
+    enqueued_at: str
+    error_code: str
+    message: str
+    event_id: str | None
+    message_id: str
+    payload_bytes: int
+    payload_truncated: bool
+    payload: str
+
+    @classmethod
+    def from_item(cls, item: Item) -> QuarantinedEvent:
+        return cls(
+            quarantine_id=item["sk"]["S"],
+            enqueued_at=item["enqueued_at"]["S"],
+            error_code=item["error_code"]["S"],
+            message=item["message"]["S"],
+            event_id=item.get("event_id", {}).get("S"),
+            message_id=item["message_id"]["S"],
+            payload_bytes=int(item["payload_bytes"]["N"]),
+            payload_truncated=bool(item.get("payload_truncated", {}).get("BOOL", False)),
+            payload=payload_of(item),
+        )
+
+
+def list_quarantined(table_name: str, day: date) -> Iterator[QuarantinedEvent]:
+    """One day's quarantine, oldest first: a query on that day's partition."""
+    paginator = client("dynamodb").get_paginator("query")
+    for page in paginator.paginate(
+        TableName=table_name,
+        KeyConditionExpression="pk = :pk",
+        ExpressionAttributeValues={":pk": _s(keys.quarantine_pk_for_day(day))},
+    ):
+        for item in page["Items"]:
+            yield QuarantinedEvent.from_item(item)
+
+
+def get_quarantined(table_name: str, quarantine_id: str) -> QuarantinedEvent | None:
+    day = keys.quarantine_day(quarantine_id)
+    if day is None:
+        return None
+    response = client("dynamodb").get_item(
+        TableName=table_name,
+        Key={"pk": _s(keys.quarantine_pk_for_day(day)), "sk": _s(quarantine_id)},
+        ConsistentRead=True,
+    )
+    item = response.get("Item")
+    return QuarantinedEvent.from_item(item) if item else None
 
 
 def payload_of(item: Item) -> str:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, date, datetime
 
 from rapport.timeutil import sortable
 
@@ -23,10 +23,22 @@ def event_attribute(key: str) -> str:
     return f"{EVENT_ATTRIBUTE_PREFIX}{key}"
 
 
+def quarantine_pk_for_day(day: date) -> str:
+    """Quarantine is partitioned by UTC day, so a flood of bad input is never one hot partition."""
+    return f"QUARANTINE#{day.isoformat()}"
+
+
 def quarantine_pk(enqueued_at: datetime) -> str:
-    """Quarantine is partitioned by day so a flood of bad input never forms one hot partition."""
-    return f"QUARANTINE#{enqueued_at.date().isoformat()}"
+    return quarantine_pk_for_day(enqueued_at.astimezone(UTC).date())
 
 
 def quarantine_sk(enqueued_at: datetime, message_id: str) -> str:
+    """Also the quarantine id operators use: it starts with the instant, so it names its day."""
     return f"{sortable(enqueued_at)}#{message_id}"
+
+
+def quarantine_day(quarantine_id: str) -> date | None:
+    try:
+        return date.fromisoformat(quarantine_id[:10])
+    except ValueError:
+        return None

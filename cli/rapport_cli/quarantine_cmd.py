@@ -1,0 +1,97 @@
+"""``rapport quarantine list|show``: what was rejected, why, and the original payload."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from rapport.adapters.dynamodb_store import get_quarantined, list_quarantined
+from rapport_cli.aws_options import add_aws_arguments, apply_aws_arguments
+from rapport_cli.errors import UserError
+
+_EPILOG = """examples:
+  rapport quarantine list --table rapport-prod
+  rapport quarantine list --table rapport-prod --since 2026-11-20 --json
+  rapport quarantine show '2026-11-26T13:00:52.271000Z#3155ec2d-…' --table rapport-prod
+"""
+
+
+def _day(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date like 2026-11-26") from None
+
+
+def register(commands: Any) -> None:
+    parser = commands.add_parser(
+        "quarantine",
+        help="list and inspect quarantined events",
+        description="Events that can never be applied are quarantined with a reason, not retried.",
+        epilog=_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    actions = parser.add_subparsers(dest="action", required=True, metavar="<action>")
+    listing = actions.add_parser(
+        "list",
+        help="quarantined events per day (UTC), oldest first",
+        epilog=_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    add_aws_arguments(listing)
+    listing.add_argument(
+        "--since", type=_day, metavar="DATE", help="first day (default: 6 days ago)"
+    )
+    listing.add_argument("--until", type=_day, metavar="DATE", help="last day (default: today)")
+    listing.add_argument("--json", action="store_true", help="one JSON object per line")
+    listing.set_defaults(handler=_list)
+    show = actions.add_parser(
+        "show",
+        help="one quarantined event with its original payload",
+        epilog=_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    show.add_argument("quarantine_id", metavar="ID")
+    add_aws_arguments(show)
+    show.set_defaults(handler=_show)
+
+
+def _list(args: argparse.Namespace) -> int:
+    apply_aws_arguments(args)
+    until = args.until or datetime.now(UTC).date()
+    since = args.since or until - timedelta(days=6)
+    if since > until:
+        raise UserError("--since is after --until")
+    count = 0
+    try:
+        day = since
+        while day <= until:
+            for record in list_quarantined(args.table, day):
+                count += 1
+                if args.json:
+                    print(json.dumps(dataclasses.asdict(record), ensure_ascii=False))
+                else:
+                    print(f"{record.quarantine_id}  {record.error_code:<24} {record.message}")
+            day += timedelta(days=1)
+    except (ClientError, BotoCoreError) as exc:
+        raise UserError(f"cannot read the quarantine: {exc}") from None
+    if not args.json:
+        print(f"{count} quarantined event(s) from {since} to {until}")
+    return 0
+
+
+def _show(args: argparse.Namespace) -> int:
+    apply_aws_arguments(args)
+    try:
+        record = get_quarantined(args.table, args.quarantine_id)
+    except (ClientError, BotoCoreError) as exc:
+        raise UserError(f"cannot read the quarantine: {exc}") from None
+    if record is None:
+        raise UserError(f"no quarantined event with id {args.quarantine_id!r}")
+    print(json.dumps(dataclasses.asdict(record), indent=2, ensure_ascii=False))
+    return 0

@@ -1,0 +1,226 @@
+"""process_events against a moto server over HTTP: queue, handler and table from the template."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+from datetime import timedelta
+from typing import Any
+
+import boto3
+import pytest
+
+from rapport.adapters import keys
+from rapport.adapters.dynamodb_store import count_events, payload_of, request_events
+from rapport.codes import Outcome
+from rapport.contract import RequestDeclined
+from rapport.state import request_status
+from rapport_cli.local.event_source import DrainResult, drain
+from rapport_cli.local.lambda_runtime import Handler, LocalContext
+from rapport_cli.local.stack import LocalStack
+from tests.support.events import T0, answer, body, preferences, sent
+from tests.support.local_aws import throttle
+
+pytestmark = pytest.mark.integration
+
+
+def _publish(stack: LocalStack, *bodies: str) -> list[str]:
+    sqs = boto3.client("sqs")
+    url = stack.queues["EventsQueue"].url
+    return [sqs.send_message(QueueUrl=url, MessageBody=text)["MessageId"] for text in bodies]
+
+
+def _drain(stack: LocalStack, handler: Handler) -> DrainResult:
+    return drain(
+        boto3.client("sqs"),
+        stack.queues["EventsQueue"],
+        handler,
+        function_name="process-events",
+        batch_size=10,
+        region="us-east-1",
+    )
+
+
+def _item(stack: LocalStack, pk: str, sk: str) -> dict[str, Any]:
+    response = boto3.client("dynamodb").get_item(
+        TableName=stack.tables["RapportTable"], Key={"pk": {"S": pk}, "sk": {"S": sk}}
+    )
+    return dict(response.get("Item", {}))
+
+
+def _quarantine_items(stack: LocalStack) -> list[dict[str, Any]]:
+    items = boto3.client("dynamodb").scan(TableName=stack.tables["RapportTable"])["Items"]
+    return [item for item in items if item["kind"]["S"] == "quarantine"]
+
+
+def _sqs_event(stack: LocalStack, *bodies: str) -> dict[str, Any]:
+    """Receive the published messages as the Lambda event source would hand them over."""
+    _publish(stack, *bodies)
+    messages = boto3.client("sqs").receive_message(
+        QueueUrl=stack.queues["EventsQueue"].url,
+        MaxNumberOfMessages=10,
+        AttributeNames=["All"],
+    )["Messages"]
+    return {
+        "Records": [
+            {
+                "messageId": message["MessageId"],
+                "receiptHandle": message["ReceiptHandle"],
+                "body": message["Body"],
+                "attributes": message["Attributes"],
+                "messageAttributes": {},
+                "eventSource": "aws:sqs",
+                "eventSourceARN": stack.queues["EventsQueue"].arn,
+                "awsRegion": "us-east-1",
+            }
+            for message in messages
+        ]
+    }
+
+
+def test_a_request_is_stored_once_in_its_senders_partition(
+    stack: LocalStack, process_events: Handler
+) -> None:
+    events = [sent(), answer("declined", note="I only connect with people I've met")]
+    _publish(stack, *(body(event) for event in events), body(events[1]), body(events[0]))
+    result = _drain(stack, process_events)
+
+    assert len(result.succeeded) == 4
+    item = _item(stack, keys.member_pk("m-sender"), keys.request_sk("req-1"))
+    assert count_events(item) == 2
+    status = request_status(request_events(item), T0 + timedelta(days=3))
+    assert status.outcome is Outcome.DECLINED
+    assert _quarantine_items(stack) == []
+
+
+def test_two_senders_may_use_the_same_request_id(
+    stack: LocalStack, process_events: Handler
+) -> None:
+    _publish(stack, body(sent("req-9", "m-ann")), body(sent("req-9", "m-bob")))
+    _drain(stack, process_events)
+    for sender in ("m-ann", "m-bob"):
+        item = _item(stack, keys.member_pk(sender), keys.request_sk("req-9"))
+        assert [event.data.sender_id for event in request_events(item)] == [sender]
+
+
+def test_invalid_and_conflicting_events_are_quarantined_with_their_payload(
+    stack: LocalStack, process_events: Handler
+) -> None:
+    original = answer("declined", note="Not now")
+    conflicting = answer("declined", note="Something else entirely")
+    bodies = ["{broken", body(original), body(conflicting)]
+    message_ids = _publish(stack, *bodies)
+    result = _drain(stack, process_events)
+
+    assert result.failed_attempts == 0
+    quarantined = {item["message_id"]["S"]: item for item in _quarantine_items(stack)}
+    assert set(quarantined) == {message_ids[0], message_ids[2]}
+    assert quarantined[message_ids[0]]["error_code"]["S"] == "invalid_json"
+    assert payload_of(quarantined[message_ids[0]]) == "{broken"
+    assert quarantined[message_ids[2]]["error_code"]["S"] == "conflicting_duplicate"
+    assert payload_of(quarantined[message_ids[2]]) == bodies[2]
+    stored = request_events(_item(stack, keys.member_pk("m-sender"), keys.request_sk("req-1")))
+    assert [event.data.note for event in stored if isinstance(event, RequestDeclined)] == [
+        "Not now"
+    ]
+    assert len(stored) == 1
+
+
+def test_a_transient_error_fails_only_that_record(
+    stack: LocalStack, process_events: Handler
+) -> None:
+    event = _sqs_event(stack, body(sent("req-a")), body(sent("req-b")), body(sent("req-c")))
+    throttle("UpdateItem", lambda params: params["Key"]["sk"]["S"] == "REQUEST#req-b")
+    response = process_events(event, LocalContext(function_name="process-events"))
+
+    failed_id = next(
+        record["messageId"] for record in event["Records"] if "req-b" in record["body"]
+    )
+    assert response == {"batchItemFailures": [{"itemIdentifier": failed_id}]}
+    for request_id, expected in (("req-a", 1), ("req-b", 0), ("req-c", 1)):
+        item = _item(stack, keys.member_pk("m-sender"), keys.request_sk(request_id))
+        assert count_events(item) == expected
+
+
+def test_a_batch_where_every_record_fails_does_not_raise(
+    stack: LocalStack, process_events: Handler
+) -> None:
+    event = _sqs_event(stack, body(sent("req-a")), body(sent("req-b")))
+    throttle("UpdateItem", lambda _params: True)
+    response = process_events(event, LocalContext(function_name="process-events"))
+    assert sorted(item["itemIdentifier"] for item in response["batchItemFailures"]) == sorted(
+        record["messageId"] for record in event["Records"]
+    )
+
+
+def test_failed_records_are_redelivered_then_dead_lettered(
+    stack: LocalStack, process_events: Handler
+) -> None:
+    attempts: dict[str, int] = {}
+
+    def flaky_or_poison(params: dict[str, Any]) -> bool:
+        request = params["Key"]["sk"]["S"]
+        attempts[request] = attempts.get(request, 0) + 1
+        return request == "REQUEST#req-poison" or (
+            request == "REQUEST#req-flaky" and attempts[request] <= 2
+        )
+
+    throttle("UpdateItem", flaky_or_poison)
+    message_ids = _publish(stack, body(sent("req-flaky")), body(sent("req-poison")))
+    result = _drain(stack, process_events)
+
+    assert result.succeeded == {message_ids[0]}
+    queue = stack.queues["EventsQueue"]
+    assert queue.max_receive_count == 5
+    assert attempts["REQUEST#req-poison"] == queue.max_receive_count
+    dead = boto3.client("sqs").receive_message(
+        QueueUrl=stack.queues[queue.dead_letter_logical_id or ""].url,
+        MaxNumberOfMessages=10,
+    )["Messages"]
+    assert [message["MessageId"] for message in dead] == [message_ids[1]]
+    assert count_events(_item(stack, keys.member_pk("m-sender"), keys.request_sk("req-flaky"))) == 1
+
+
+def test_the_latest_preferences_win_whatever_the_arrival_order(
+    stack: LocalStack, process_events: Handler
+) -> None:
+    newer = preferences(at=T0 + timedelta(days=5), email="new@example.com", timezone="Asia/Kolkata")
+    older = preferences(at=T0, email="old@example.com", timezone="Europe/Berlin")
+    _publish(stack, body(newer), body(older), body(older), body(newer))
+    result = _drain(stack, process_events)
+
+    assert len(result.succeeded) == 4
+    profile = _item(stack, keys.member_pk("m-sender"), keys.PROFILE_SK)
+    assert profile["email"]["S"] == "new@example.com"
+    assert profile["timezone"]["S"] == "Asia/Kolkata"
+    assert count_events(profile) == 2
+    assert _quarantine_items(stack) == []
+
+
+def test_the_handler_logs_ids_and_codes_but_no_personal_data(
+    stack: LocalStack, process_events: Handler
+) -> None:
+    note = "Sorry, I only connect with people I know personally"
+    event = _sqs_event(
+        stack, body(answer("declined", note=note)), body(preferences(email="dana@example.com"))
+    )
+    service_logger = logging.getLogger("rapport")
+    captured = io.StringIO()
+    capture = logging.StreamHandler(captured)
+    capture.setFormatter(service_logger.handlers[0].formatter)  # the Powertools JSON formatter
+    service_logger.addHandler(capture)
+    try:
+        process_events(event, LocalContext(function_name="process-events"))
+    finally:
+        service_logger.removeHandler(capture)
+
+    lines = [json.loads(line) for line in captured.getvalue().splitlines()]
+    assert {line["disposition"] for line in lines} == {"stored"}
+    assert {line["event_type"] for line in lines} == {
+        "rapport.connection_request.declined",
+        "rapport.member.preferences_updated",
+    }
+    text = captured.getvalue()
+    assert "know personally" not in text
+    assert "dana@example.com" not in text

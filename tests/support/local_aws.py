@@ -1,0 +1,58 @@
+"""Fixtures for integration tests: boto3 against a real moto server over HTTP, resources from the
+SAM template, and the real handlers loaded as Lambda loads them."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import boto3
+import pytest
+from botocore.exceptions import ClientError
+
+from rapport.adapters.aws import client, reset_clients
+from rapport_cli.local.lambda_runtime import Handler, load_handler
+from rapport_cli.local.server import moto_server, patched_environ
+from rapport_cli.local.stack import LocalStack, deploy
+
+
+@pytest.fixture(scope="session")
+def moto_endpoint() -> Iterator[str]:
+    with moto_server() as endpoint:
+        yield endpoint
+
+
+@pytest.fixture
+def stack(moto_endpoint: str) -> LocalStack:
+    """A fresh, isolated copy of the template's resources for one test."""
+    del moto_endpoint
+    return deploy(
+        boto3.session.Session(), os.environ["AWS_DEFAULT_REGION"], f"t{uuid.uuid4().hex[:12]}"
+    )
+
+
+@pytest.fixture
+def process_events(stack: LocalStack) -> Iterator[Handler]:
+    function = stack.functions["ProcessEventsFunction"]
+    reset_clients()
+    with patched_environ(function.environment):
+        yield load_handler(
+            function.code_dir, function.handler, f"process_events_{uuid.uuid4().hex}"
+        )
+    reset_clients()
+
+
+def throttle(operation: str, when: Callable[[dict[str, Any]], bool]) -> Callable[..., None]:
+    """Make the handler's ``operation`` calls for which ``when(params)`` holds fail as throttled."""
+
+    def hook(params: dict[str, Any], **_: Any) -> None:
+        if when(params):
+            raise ClientError(
+                {"Error": {"Code": "ThrottlingException", "Message": "Rate exceeded (injected)"}},
+                operation,
+            )
+
+    client("dynamodb").meta.events.register(f"before-parameter-build.dynamodb.{operation}", hook)
+    return hook
