@@ -7,7 +7,14 @@ from pathlib import Path
 from typing import Any
 
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+)
 from rich.table import Table
 
 from rapport.contract import parse_rfc3339
@@ -72,6 +79,14 @@ def _summary_table(report: runner.RunReport) -> Table:
         table.add_row(name, str(value))
     for outcome, count in sorted(report.outcomes.items()):
         table.add_row(f"requests {outcome}", str(count))
+    table.add_row("handler invocations", str(report.invocations))
+    table.add_row("records retried", str(report.retried_records))
+    for call, count in sorted(report.function_calls.items()):
+        table.add_row(f"calls {call}", str(count))
+    if report.dynamodb_writes_per_stored_event is not None:
+        table.add_row(
+            "DynamoDB writes / stored event", f"{report.dynamodb_writes_per_stored_event:.3f}"
+        )
     return table
 
 
@@ -83,24 +98,28 @@ def _run(args: argparse.Namespace) -> int:
         MofNCompleteColumn(),
         TimeElapsedColumn(),
         console=console,
-        transient=False,
     ) as bar:
-        tasks: dict[str, Any] = {}
+        current: list[TaskID] = []
+
+        def finish_current() -> None:
+            if current:
+                done = bar.tasks[current[-1]].completed
+                bar.update(current[-1], total=done, completed=done)
 
         def phase(name: str, total: int) -> None:
-            for task in tasks.values():
-                bar.update(task, completed=bar.tasks[task].total or bar.tasks[task].completed)
-            tasks[name] = bar.add_task(name, total=total or None)
-
-        def advance(count: int) -> None:
-            bar.advance(list(tasks.values())[-1], count)
+            finish_current()
+            current.append(bar.add_task(name, total=total or None))
 
         try:
-            report = runner.run(args.events, args.out, args.now, runner.Progress(phase, advance))
+            report = runner.run(
+                args.events,
+                args.out,
+                args.now,
+                runner.Progress(phase, lambda count: bar.advance(current[-1], count)),
+            )
         except FileNotFoundError as exc:
             raise UserError(str(exc)) from None
-        for task in tasks.values():
-            bar.update(task, completed=bar.tasks[task].total or bar.tasks[task].completed)
+        finish_current()
     console.print(_summary_table(report))
     if report.blank_lines:
         console.print(f"{report.blank_lines} blank line(s) skipped (not events)")

@@ -49,6 +49,5 @@ def test_an_unknown_quarantine_id_is_a_one_line_error(
     aws = ["--table", stack.tables["RapportTable"], "--endpoint-url", moto_endpoint]
     assert main(["quarantine", "show", "2026-01-01T00:00:00.000000Z#nope", *aws]) == 2
     assert capsys.readouterr().err.strip() == (
-        "rapport quarantine: error: no quarantined event with id "
-        "'2026-01-01T00:00:00.000000Z#nope'"
+        "rapport quarantine: error: no quarantined event with id '2026-01-01T00:00:00.000000Z#nope'"
     )

@@ -23,6 +23,7 @@ from rapport.adapters.dynamodb_store import QuarantinedEvent, count_events, requ
 from rapport.settings import ReadSettings
 from rapport.state import request_status
 from rapport.validation import InvalidEvent, parse_event
+from rapport_cli.local.call_log import DYNAMODB_WRITES, CallLog
 from rapport_cli.local.event_source import DrainResult, drain
 from rapport_cli.local.lambda_runtime import load_handler
 from rapport_cli.local.publisher import InputLine, PublishResult, publish, read_lines
@@ -74,6 +75,17 @@ class RunReport:
     invocations: int
     retried_records: int
     outcomes: dict[str, int] = field(default_factory=dict)
+    #: API calls made by the functions, by ``service.Operation``.
+    function_calls: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def dynamodb_writes_per_stored_event(self) -> float | None:
+        writes = sum(
+            count
+            for name, count in self.function_calls.items()
+            if name.startswith("dynamodb.") and name.split(".", 1)[1] in DYNAMODB_WRITES
+        )
+        return writes / self.summary.stored if self.summary.stored else None
 
 
 def latest_event_time(paths: Sequence[Path]) -> datetime | None:
@@ -124,6 +136,7 @@ class _Observed:
     dead_letters: list[dict[str, Any]]
     items: list[dict[str, Any]]
     settings: ReadSettings
+    calls: CallLog
 
 
 def _operate(event_files: Sequence[Path], log_dir: Path, progress: Progress) -> _Observed:
@@ -133,6 +146,7 @@ def _operate(event_files: Sequence[Path], log_dir: Path, progress: Progress) -> 
         session = boto3.session.Session()
         sqs, dynamodb = session.client("sqs"), session.client("dynamodb")
         stack: LocalStack = deploy(session, region)
+        calls = CallLog().attach()
         queue = stack.queues[EVENTS_QUEUE]
         max_bytes = int(
             sqs.get_queue_attributes(QueueUrl=queue.url, AttributeNames=["MaximumMessageSize"])[
@@ -176,6 +190,7 @@ def _operate(event_files: Sequence[Path], log_dir: Path, progress: Progress) -> 
             dead_letters=_drain_all(sqs, stack.queues[queue.dead_letter_logical_id or ""].url),
             items=list(_scan(dynamodb, stack.tables[TABLE])),
             settings=ReadSettings.model_validate(function.environment),
+            calls=calls,
         )
 
 
@@ -294,4 +309,5 @@ def run(
         invocations=observed.drained.invocations,
         retried_records=observed.drained.failed_attempts,
         outcomes=outcomes,
+        function_calls=dict(observed.calls.calls),
     )

@@ -53,13 +53,13 @@ def _outcome_from_existing(
 
 class DynamoEventStore:
     def __init__(self, table_name: str) -> None:
-        self._table = table_name
+        self.table_name = table_name
 
     def _conditional_update(self, **request: Any) -> Item | None:
         """Run an update; None when it applied, the existing item when its condition failed."""
         try:
             client("dynamodb").update_item(
-                TableName=self._table, ReturnValuesOnConditionCheckFailure="ALL_OLD", **request
+                TableName=self.table_name, ReturnValuesOnConditionCheckFailure="ALL_OLD", **request
             )
         except ClientError as error:
             if _error_code(error) == "ConditionalCheckFailedException":
@@ -181,7 +181,7 @@ class DynamoEventStore:
             item["event_id"] = _s(entry.event_id)
         try:
             client("dynamodb").put_item(
-                TableName=self._table,
+                TableName=self.table_name,
                 Item=item,
                 ConditionExpression="attribute_not_exists(pk)",
             )
