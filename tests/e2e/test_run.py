@@ -7,6 +7,7 @@ import random
 import re
 import subprocess
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -127,3 +128,63 @@ def test_a_missing_events_file_is_one_clear_line_and_exit_code_2(tmp_path: Path)
     assert completed.stderr.strip().splitlines() == [
         f"rapport run: error: no such events file: {tmp_path / 'nope.jsonl'}"
     ]
+
+
+def test_lines_sqs_refuses_are_quarantined_by_the_runner_with_their_line_number(
+    tmp_path: Path,
+) -> None:
+    good = json.dumps(_sent_event("req-ok"))
+    control = json.dumps(_sent_event("req-ctl")).replace("req-ctl", "req\x01ctl")
+    stream = tmp_path / "odd.jsonl"
+    stream.write_bytes(
+        good.encode()
+        + b"\r\n"  # CRLF line endings are fine
+        + b"\n"  # a blank line is skipped, not counted
+        + control.encode()
+        + b"\n"  # a raw control character: SQS refuses the body
+        + b"\xff\xfe not utf-8\n"
+        + ("x" * (1024 * 1024 + 1)).encode()
+        + b"\n"  # over SQS's 1 MiB limit
+    )
+    report = runner.run([stream], tmp_path / "out")
+
+    assert report.summary.as_dict() == {
+        "received": 4,
+        "stored": 1,
+        "duplicates": 0,
+        "quarantined": 3,
+        "dead_lettered": 0,
+        "digests_sent": 0,
+    }
+    assert report.blank_lines == 1
+    rows = _jsonl(tmp_path / "out" / "quarantine.jsonl")
+    assert [(row["line"], row["error_code"]) for row in rows] == [
+        (3, "rejected_by_queue"),
+        (4, "invalid_encoding"),
+        (5, "rejected_by_queue"),
+    ]
+
+
+def test_now_decides_which_requests_have_gone_unanswered(tmp_path: Path) -> None:
+    stream = tmp_path / "one.jsonl"
+    stream.write_text(json.dumps(_sent_event("req-1")) + "\n", encoding="utf-8")
+    early = runner.run([stream], tmp_path / "early")
+    late = runner.run([stream], tmp_path / "late", now=datetime(2026, 12, 31, tzinfo=UTC))
+    assert _jsonl(early.out_dir / "requests.jsonl")[0]["outcome"] == "pending"
+    assert _jsonl(late.out_dir / "requests.jsonl")[0]["outcome"] == "no_response"
+
+
+def _sent_event(request_id: str) -> dict[str, Any]:
+    return {
+        "specversion": "1.0",
+        "id": f"evt-{request_id}",
+        "source": "https://platform.example/connections",
+        "type": "rapport.connection_request.sent",
+        "time": "2026-11-02T09:00:00Z",
+        "data": {
+            "request_id": request_id,
+            "sender_id": "m-1",
+            "recipient": {"member_id": "m-2"},
+            "note": None,
+        },
+    }

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import urllib.request
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 
@@ -31,12 +32,19 @@ def patched_environ(values: Mapping[str, str]) -> Iterator[None]:
 
 @contextmanager
 def moto_server() -> Iterator[str]:
-    """Start moto on 127.0.0.1; every boto3 client created inside the block talks to it."""
+    """Start moto on 127.0.0.1; every boto3 client created inside the block talks to it.
+
+    moto keeps its state per process, so a new server starts by resetting it: each run begins
+    with an empty local AWS.
+    """
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one line per request otherwise
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
     host, port = server.get_host_and_port()
     endpoint = f"http://{host}:{port}"
+    urllib.request.urlopen(  # noqa: S310 - a fixed http URL on loopback
+        urllib.request.Request(f"{endpoint}/moto-api/reset", method="POST"), timeout=10
+    ).close()
     environment = {
         "AWS_ENDPOINT_URL": endpoint,
         "AWS_ACCESS_KEY_ID": "testing",
