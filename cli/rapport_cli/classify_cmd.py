@@ -1,15 +1,145 @@
-"""``rapport classify``: reason classification of JSONL notes on stdin (placeholder wiring)."""
+"""``rapport classify``: why requests were declined, one JSONL line in and one out."""
 
 from __future__ import annotations
 
 import argparse
-from typing import Any
+import json
+import sys
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any, TextIO, TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+from rapport.reasons import Classification, classify
+from rapport.reasons.evaluation import CaseInput, EvaluationReport, LabelledCase, evaluate
+from rapport_cli.errors import UserError
+
+_EPILOG = """input lines (JSONL):
+  {"note": "I only connect with people I've met", "request": {"note": null,
+   "context": {"shared_credentials": ["PMP"]}}, "outcome": "declined"}
+  note: the recipient's words or null; request: the sent event's note and context, or null
+  when unknown; outcome: declined or no_response (accepted, pending, withdrawn carry no reason).
+  With --evaluate, each line also has "expected": [acceptable codes, preferred first].
+
+examples:
+  rapport classify < notes.jsonl
+  echo '{"note": "Have we met?", "request": null, "outcome": "declined"}' | rapport classify
+  rapport classify --evaluate tests/reasons/corpus.jsonl
+  rapport classify --evaluate tests/reasons/heldout.jsonl --json
+"""
+
+_Case = TypeVar("_Case", bound=BaseModel)
 
 
 def register(commands: Any) -> None:
     parser = commands.add_parser(
         "classify",
         help="classify why requests were declined (JSONL on stdin)",
+        description=(
+            "Read JSONL requests on stdin and print, per line, the primary reason, all reasons "
+            "(strongest first), a confidence in [0, 1] and the evidence behind them."
+        ),
+        epilog=_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.set_defaults(handler=lambda _args: 0)
+    parser.add_argument(
+        "--evaluate",
+        metavar="FILE",
+        type=Path,
+        help="score labelled lines from FILE: accuracy, macro recall, per-code precision/recall "
+        "and the confident-wrong rate",
+    )
+    parser.add_argument(
+        "--json", action="store_true", help="with --evaluate, print the report as one JSON object"
+    )
+    parser.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.evaluate is None:
+        if args.json:
+            raise UserError("--json only applies to --evaluate (classification output is JSONL)")
+        _classify_stream(sys.stdin, sys.stdout)
+        return 0
+    try:
+        with args.evaluate.open(encoding="utf-8") as lines:
+            cases = list(_parse(lines, LabelledCase))
+    except OSError as exc:
+        raise UserError(f"cannot read {args.evaluate}: {exc.strerror or exc}") from exc
+    except UnicodeDecodeError as exc:
+        raise UserError(f"{args.evaluate} is not UTF-8 text") from exc
+    if not cases:
+        raise UserError(f"{args.evaluate} has no cases")
+    report = evaluate(
+        (line, case.expected, classify(case.note, case.request, case.outcome))
+        for line, case in cases
+    )
+    if args.json:
+        print(json.dumps(report.model_dump(mode="json"), ensure_ascii=False))
+    else:
+        print(_render(report, dict(cases)))
+    return 0
+
+
+def _parse(lines: Iterable[str], model: type[_Case]) -> Iterator[tuple[int, _Case]]:
+    """Validate each non-blank line; a bad line stops with its 1-based number."""
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            yield number, model.model_validate_json(line)
+        except ValidationError as exc:
+            raise UserError(f"line {number}: {_describe(exc)}") from None
+
+
+def _describe(error: ValidationError) -> str:
+    first = error.errors(include_url=False)[0]
+    if first["type"] == "json_invalid":
+        return f"not valid JSON ({first['msg'].removeprefix('Invalid JSON: ')})"
+    location = ".".join(str(part) for part in first["loc"])
+    extra = f" (and {error.error_count() - 1} more)" if error.error_count() > 1 else ""
+    return f"{location or 'line'}: {first['msg']}{extra}"
+
+
+def _as_json(result: Classification) -> str:
+    return json.dumps(result.model_dump(mode="json"), ensure_ascii=False)
+
+
+def _classify_stream(source: TextIO, sink: TextIO) -> None:
+    for _, case in _parse(source, CaseInput):
+        result = classify(case.note, case.request, case.outcome)
+        sink.write(_as_json(result) + "\n")
+
+
+def _percent(value: float | None) -> str:
+    return "    -" if value is None else f"{value:5.3f}"
+
+
+def _render(report: EvaluationReport, cases: dict[int, LabelledCase]) -> str:
+    threshold = report.confident_threshold
+    lines = [
+        f"cases              {report.cases}",
+        f"accuracy           {report.accuracy:.3f}  ({report.correct}/{report.cases})",
+        f"macro recall       {report.macro_recall:.3f}",
+        f"confident (>={threshold:.2f}) {report.confident}, wrong {report.confident_wrong} "
+        f"({report.confident_wrong_rate:.1%} of confident)",
+        "",
+        f"{'code':<18}{'support':>8}{'predicted':>10}{'precision':>10}{'recall':>8}",
+    ]
+    for code, metrics in report.per_code.items():
+        lines.append(
+            f"{code:<18}{metrics.support:>8}{metrics.predicted:>10}"
+            f"{_percent(metrics.precision):>10}{_percent(metrics.recall):>8}"
+        )
+    if report.mistakes:
+        lines += ["", "misclassified (line: expected -> predicted @ confidence)"]
+        for mistake in report.mistakes:
+            note = cases[mistake.case].note or ""
+            shown = note if len(note) <= 70 else note[:67] + "..."
+            expected = "|".join(mistake.expected)
+            lines.append(
+                f"  line {mistake.case}: {expected} -> {mistake.predicted} "
+                f"@ {mistake.confidence}  {json.dumps(shown, ensure_ascii=False)}"
+            )
+    return "\n".join(lines)

@@ -17,13 +17,15 @@ How a note is read (details and the reasoning behind every number live in ``rule
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from functools import cache
 
 from rapport.codes import OUTCOMES_WITH_REASONS, Outcome, ReasonCode
 from rapport.contract import RequestContext, RequestFacts
+from rapport.reasons.firstwords import Words
 from rapport.reasons.model import NO_REASON, Classification, Evidence
-from rapport.reasons.rules import DERIVED_CODES, Rule, RuleSet, default_rules
+from rapport.reasons.rules import Rule, RuleSet, default_rules
 from rapport.reasons.text import CLAUSE_BREAK, SENTENCE_END, NormalisedText, normalise
 
 _BREAKS = frozenset({SENTENCE_END, CLAUSE_BREAK})
@@ -35,6 +37,22 @@ class _Hit:
     first_word: int
     clause: int
     span: tuple[int, int]
+
+
+@dataclass(frozen=True, slots=True)
+class _Reason:
+    code: ReasonCode
+    score: float
+    evidence: Evidence
+
+
+@dataclass(frozen=True, slots=True)
+class _Scan:
+    """What one pass over a note found: rule matches, and the words where cues start."""
+
+    matches: list[tuple[Rule, re.Match[str]]]
+    disclaimers: list[int]
+    affirmations: list[int]
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +92,49 @@ def _clauses(words: tuple[str, ...], rules: RuleSet) -> _Clauses:
     return _Clauses(tuple(of_word), tuple(starts), frozenset(concessive))
 
 
+_NO_NOTE = Evidence(
+    code=ReasonCode.NO_NOTE, source="request", text="the request had no personal note"
+)
+_NO_COMMON_GROUND = Evidence(
+    code=ReasonCode.NO_COMMON_GROUND,
+    source="request",
+    text="no mutual connections, shared groups, employers, schools, credentials "
+    "or prior interaction",
+)
+
+
+def _result(
+    primary_reason: ReasonCode,
+    reasons: tuple[ReasonCode, ...],
+    confidence: float,
+    evidence: tuple[Evidence, ...] = (),
+) -> Classification:
+    """A classification with reasons (``NO_REASON`` is the only one without)."""
+    return Classification(
+        primary_reason=primary_reason, reasons=reasons, confidence=confidence, evidence=evidence
+    )
+
+
+def _first_per_clause(word_indices: list[int], clauses: _Clauses) -> dict[int, int]:
+    """Per clause, the first of ``word_indices`` that falls in it."""
+    first: dict[int, int] = {}
+    for word in word_indices:
+        clause = clauses.of_word[word]
+        first[clause] = min(first.get(clause, word), word)
+    return first
+
+
+def _has_common_ground(context: RequestContext) -> bool:
+    return bool(
+        context.mutual_connections
+        or context.shared_groups
+        or context.shared_credentials
+        or context.shared_employers
+        or context.shared_schools
+        or context.prior_interaction != "none"
+    )
+
+
 def _describe_common_ground(context: RequestContext) -> str:
     facts = []
     if context.mutual_connections:
@@ -91,20 +152,44 @@ def _describe_common_ground(context: RequestContext) -> str:
 
 
 def _derived(request: RequestFacts) -> list[Evidence]:
-    """Derived reasons in the order of ``DERIVED_CODES`` (common ground matters more than a note)."""
-    found = {}
+    """Derived reasons, no common ground first: it matters more than a note (DESIGN §6)."""
+    derived = []
+    if not _has_common_ground(request.context):
+        derived.append(_NO_COMMON_GROUND)
     if not (request.note or "").strip():
-        found[ReasonCode.NO_NOTE] = "the request had no personal note"
-    if not _describe_common_ground(request.context):
-        found[ReasonCode.NO_COMMON_GROUND] = (
-            "no mutual connections, shared groups, employers, schools, credentials "
-            "or prior interaction"
-        )
-    return [
-        Evidence(code=code, source="request", text=found[code])
-        for code in DERIVED_CODES
-        if code in found
-    ]
+        derived.append(_NO_NOTE)
+    return derived
+
+
+def _strength(hit: _Hit) -> tuple[float, int]:
+    return hit.rule.weight, hit.span[1] - hit.span[0]
+
+
+def _without_subsumed(hits: list[_Hit]) -> list[_Hit]:
+    """Drop a match lying inside a stronger match: the same words are not evidence twice.
+
+    "if we haven't met, I don't connect" is one met_only statement, not also doesnt_recognize,
+    and a rule matching inside another match of the same code adds nothing. Between codes only a
+    strictly stronger match absorbs a weaker one; within a code, ties go to the earlier match.
+    """
+    kept = []
+    for index, hit in enumerate(hits):
+        absorbed = False
+        for other_index, other in enumerate(hits):
+            inside = other.span[0] <= hit.span[0] and hit.span[1] <= other.span[1]
+            if other_index == index or not inside:
+                continue
+            if other.rule.code != hit.rule.code:
+                absorbed = other.rule.weight > hit.rule.weight
+            else:
+                absorbed = _strength(other) > _strength(hit) or (
+                    _strength(other) == _strength(hit) and other_index < index
+                )
+            if absorbed:
+                break
+        if not absorbed:
+            kept.append(hit)
+    return kept
 
 
 class ReasonClassifier:
@@ -119,21 +204,21 @@ class ReasonClassifier:
         """Reasons for one request's outcome; ``request`` is None when the sent event is unknown."""
         if outcome not in OUTCOMES_WITH_REASONS:
             return NO_REASON
-        scores, note_evidence = self._read_note(note or "", outcome)
+        stated = self._read_note(note or "", outcome)
         derived = _derived(request) if request is not None else []
-        if scores:
-            ranked = sorted(scores, key=lambda code: -scores[code])
-            extra = [item for item in derived if item.code not in scores]
-            runner_up = scores[ranked[1]] if len(ranked) > 1 else 0.0
-            settings = self._rules.settings
-            confidence = scores[ranked[0]] - settings.competition_penalty * runner_up
-            return Classification(
-                primary_reason=ranked[0],
-                reasons=(*ranked, *(item.code for item in extra)),
-                confidence=round(min(confidence, settings.max_confidence), 3),
-                evidence=(*(note_evidence[code] for code in ranked), *extra),
-            )
-        return self._without_note_reason(derived, request, outcome)
+        if not stated:
+            return self._without_note_reason(derived, request, outcome)
+        codes = {reason.code for reason in stated}
+        contributing = [item for item in derived if item.code not in codes]
+        runner_up = stated[1].score if len(stated) > 1 else 0.0
+        settings = self._rules.settings
+        confidence = stated[0].score - settings.competition_penalty * runner_up
+        return _result(
+            primary_reason=stated[0].code,
+            reasons=(*(reason.code for reason in stated), *(item.code for item in contributing)),
+            confidence=round(min(confidence, settings.max_confidence), 3),
+            evidence=(*(reason.evidence for reason in stated), *contributing),
+        )
 
     def _without_note_reason(
         self, derived: list[Evidence], request: RequestFacts | None, outcome: Outcome
@@ -141,7 +226,7 @@ class ReasonClassifier:
         fallback = self._rules.fallback
         if derived:
             primary = derived[0].code
-            return Classification(
+            return _result(
                 primary_reason=primary,
                 reasons=tuple(item.code for item in derived),
                 confidence=fallback.derived[primary],
@@ -154,13 +239,13 @@ class ReasonClassifier:
                 source="request",
                 text=f"no reply although the request had a note and common ground ({facts})",
             )
-            return Classification(
+            return _result(
                 primary_reason=ReasonCode.NO_DECISION,
                 reasons=(ReasonCode.NO_DECISION,),
                 confidence=fallback.no_decision,
                 evidence=(evidence,),
             )
-        return Classification(
+        return _result(
             primary_reason=ReasonCode.UNKNOWN,
             reasons=(ReasonCode.UNKNOWN,),
             confidence=fallback.unknown,
@@ -180,61 +265,92 @@ class ReasonClassifier:
         english = sum(word in self._rules.english_words for word in words)
         return english / len(words) >= self._rules.settings.min_english_share
 
-    def _read_note(
-        self, note: str, outcome: Outcome
-    ) -> tuple[dict[ReasonCode, float], dict[ReasonCode, Evidence]]:
+    def _read_note(self, note: str, outcome: Outcome) -> list[_Reason]:
+        """The reasons the note states, strongest first (ties in the order they are written)."""
         if not note.strip():
-            return {}, {}
+            return []
         text = normalise(note, self._rules.lexicon)
         if not self._readable(text):
-            return {}, {}
+            return []
         clauses = _clauses(text.words, self._rules)
-        hits = self._hits(text, clauses, outcome)
+        scan = self._scan(text)
+        hits = _without_subsumed(self._hits(text, clauses, scan, outcome))
         if not hits:
-            return {}, {}
-        weights = self._effective_weights(hits, text, clauses)
+            return []
+        weights = self._effective_weights(hits, text, clauses, scan)
         return self._score(hits, weights, note)
 
-    def _disclaimed_from(self, text: NormalisedText, clauses: _Clauses) -> dict[int, int]:
-        """Per clause, the first word after which a disclaimer ("not because") voids matches."""
-        disclaimed: dict[int, int] = {}
-        if self._rules.disclaimers is None:
-            return disclaimed
-        for match in self._rules.disclaimers.finditer(text.text):
-            first, _ = text.word_range(match.start(), match.end())
-            clause = clauses.of_word[first]
-            disclaimed[clause] = min(disclaimed.get(clause, first), first)
-        return disclaimed
-
     def _negated(self, words: tuple[str, ...], first_word: int, clause_start: int) -> bool:
+        """A negator shortly before the match, unless a verb or preposition takes it first."""
         window_start = max(clause_start, first_word - self._rules.settings.negation_window)
-        return any(
-            words[index] in self._rules.negators for index in range(window_start, first_word)
-        )
+        for index in range(first_word - 1, window_start - 1, -1):
+            if words[index] in self._rules.negation_scope_breaks:
+                return False
+            if words[index] in self._rules.negators:
+                return True
+        return False
 
-    def _hits(self, text: NormalisedText, clauses: _Clauses, outcome: Outcome) -> list[_Hit]:
-        disclaimed = self._disclaimed_from(text, clauses)
+    def _scan(self, text: NormalisedText) -> _Scan:
+        """One pass over the words: rule matches, and where disclaimers and affirmations start.
+
+        Rules and cues are only tried at positions holding their leading words (``firstwords.py``).
+        """
+        index = self._rules.index
+        source, words, starts = text.text, text.words, text.starts
+        scan = _Scan([], [], [])
+        last = len(words) - 1
+        for position, word in enumerate(words):
+            keys: tuple[Words, ...] = (
+                ((word,), (word, words[position + 1])) if position < last else ((word,),)
+            )
+            for key in keys:
+                entry = index.get(key)
+                if entry is None:
+                    continue
+                offset = starts[position]
+                for matcher in entry.matchers:
+                    match = matcher.pattern.match(source, offset)
+                    if match is not None:
+                        scan.matches.append((matcher.rules[match.lastgroup or ""], match))
+                if entry.disclaimer is not None and entry.disclaimer.match(source, offset):
+                    scan.disclaimers.append(position)
+                if entry.affirmation is not None and entry.affirmation.match(source, offset):
+                    scan.affirmations.append(position)
+        for rule, pattern in self._rules.floating:
+            scan.matches.extend((rule, match) for match in pattern.finditer(source))
+        for cues, found in (
+            (self._rules.floating_disclaimers, scan.disclaimers),
+            (self._rules.floating_affirmations, scan.affirmations),
+        ):
+            if cues is not None:
+                found.extend(text.word_range(m.start(), m.end())[0] for m in cues.finditer(source))
+        return scan
+
+    def _hits(
+        self, text: NormalisedText, clauses: _Clauses, scan: _Scan, outcome: Outcome
+    ) -> list[_Hit]:
+        """Matches that survive disclaimers, negation and the outcome's allowed codes."""
+        disclaimed = _first_per_clause(scan.disclaimers, clauses)
+        allowed = self._rules.allowed_outcomes
         hits = []
-        for matcher in self._rules.matchers:
-            if not self._allowed(matcher.code, outcome):
+        for rule, match in scan.matches:
+            if match.end() == match.start() or outcome not in allowed.get(rule.code, (outcome,)):
                 continue
-            for match in matcher.pattern.finditer(text.text):
-                rule = matcher.rules[match.lastgroup or ""]
-                first, last = text.word_range(match.start(), match.end())
-                clause = clauses.of_word[first]
-                if first >= disclaimed.get(clause, len(text.words)):
-                    continue
-                if rule.negatable and self._negated(text.words, first, clauses.starts[clause]):
-                    continue
-                hits.append(_Hit(rule, first, clause, text.original_span(first, last)))
+            first, last = text.word_range(match.start(), match.end())
+            clause = clauses.of_word[first]
+            if first >= disclaimed.get(clause, len(text.words)):
+                continue
+            if rule.negatable and self._negated(text.words, first, clauses.starts[clause]):
+                continue
+            hits.append(_Hit(rule, first, clause, text.original_span(first, last)))
         return hits
 
     def _effective_weights(
-        self, hits: list[_Hit], text: NormalisedText, clauses: _Clauses
+        self, hits: list[_Hit], text: NormalisedText, clauses: _Clauses, scan: _Scan
     ) -> list[float]:
         """Discount matches in a conceded clause when a later clause gives a reason of its own."""
         last_clause = max(hit.clause for hit in hits)
-        affirmed = self._affirmed_from(text, clauses)
+        affirmed = _first_per_clause(scan.affirmations, clauses)
         weights = []
         for hit in hits:
             weight = hit.rule.weight
@@ -246,41 +362,29 @@ class ReasonClassifier:
             weights.append(weight)
         return weights
 
-    def _affirmed_from(self, text: NormalisedText, clauses: _Clauses) -> dict[int, int]:
-        affirmed: dict[int, int] = {}
-        if self._rules.affirmations is None:
-            return affirmed
-        for match in self._rules.affirmations.finditer(text.text):
-            first, _ = text.word_range(match.start(), match.end())
-            clause = clauses.of_word[first]
-            affirmed[clause] = min(affirmed.get(clause, first), first)
-        return affirmed
-
-    def _score(
-        self, hits: list[_Hit], weights: list[float], note: str
-    ) -> tuple[dict[ReasonCode, float], dict[ReasonCode, Evidence]]:
+    def _score(self, hits: list[_Hit], weights: list[float], note: str) -> list[_Reason]:
         """Per code: strongest rule in full, further distinct rules damped (noisy-or)."""
-        best: dict[ReasonCode, dict[str, tuple[float, _Hit]]] = {}
+        best: dict[ReasonCode, dict[int, tuple[float, _Hit]]] = {}
         for hit, weight in zip(hits, weights, strict=True):
             if weight <= 0:
                 continue
             per_rule = best.setdefault(hit.rule.code, {})
-            previous = per_rule.get(hit.rule.name)
+            previous = per_rule.get(hit.rule.index)
             if previous is None or weight > previous[0]:
-                per_rule[hit.rule.name] = (weight, hit)
+                per_rule[hit.rule.index] = (weight, hit)
         damping = self._rules.settings.secondary_factor
-        scores: dict[ReasonCode, float] = {}
-        evidence: dict[ReasonCode, Evidence] = {}
+        reasons: list[tuple[float, int, _Reason]] = []
         for code, per_rule in best.items():
             ranked = sorted(per_rule.values(), key=lambda item: (-item[0], item[1].span[0]))
             doubt = 1.0 - ranked[0][0]
             for weight, _ in ranked[1:]:
                 doubt *= 1.0 - weight * damping
-            scores[code] = 1.0 - doubt
-            evidence[code] = Evidence(
-                code=code, source="note", text=self._quote(note, ranked[0][1].span)
-            )
-        return scores, evidence
+            strongest = ranked[0][1]
+            evidence = Evidence(code=code, source="note", text=self._quote(note, strongest.span))
+            position = min(hit.span[0] for _, hit in ranked)
+            reasons.append((-(1.0 - doubt), position, _Reason(code, 1.0 - doubt, evidence)))
+        reasons.sort(key=lambda item: item[:2])
+        return [reason for *_, reason in reasons]
 
     def _quote(self, note: str, span: tuple[int, int]) -> str:
         """The matched words exactly as written, cut at a word boundary when very long."""

@@ -16,10 +16,12 @@ from importlib import resources
 from typing import Any
 
 from rapport.codes import Outcome, ReasonCode
+from rapport.reasons.firstwords import Words, leading_words
 from rapport.reasons.text import Lexicon
 
 _MACRO = re.compile(r"\{([A-Z][A-Z0-9_]*)\}")
 _MAX_MACRO_DEPTH = 5
+_VOCABULARY = re.compile(r"[a-z]{2,}")
 #: Codes the request facts decide; rules may still match when a recipient states them in words.
 DERIVED_CODES = (ReasonCode.NO_COMMON_GROUND, ReasonCode.NO_NOTE)
 
@@ -37,16 +39,10 @@ class Rule:
     regex: str
     negatable: bool
     examples: tuple[str, ...]
-    name: str
-
-
-@dataclass(frozen=True, slots=True)
-class CodeMatcher:
-    """All rules of one code compiled into one regex; ``rules`` is keyed by group name."""
-
-    code: ReasonCode
-    pattern: re.Pattern[str]
-    rules: Mapping[str, Rule]
+    #: Position in the rules file, which identifies the rule.
+    index: int
+    #: The word sequences a match can start with, or None when it must be searched everywhere.
+    leading_words: frozenset[Words] | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,7 +64,36 @@ class Fallback:
     derived: Mapping[ReasonCode, float]
     no_decision: float
     unknown: float
-    unreadable: float
+
+
+@dataclass(frozen=True, slots=True)
+class AnchoredMatcher:
+    """The rules of one code that can start with a given word, as one alternation, strongest first.
+
+    ``pattern.match(text, position)`` at a word start finds the strongest of them that matches
+    there; ``rules`` maps the alternation's group names back to rules.
+    """
+
+    code: ReasonCode
+    pattern: re.Pattern[str]
+    rules: Mapping[str, Rule]
+
+
+@dataclass(frozen=True, slots=True)
+class CuePatterns:
+    """Cue phrases (disclaimers, affirmations) indexed by leading words like the rules."""
+
+    by_leading_words: Mapping[Words, re.Pattern[str]]
+    floating: re.Pattern[str] | None
+
+
+@dataclass(frozen=True, slots=True)
+class IndexEntry:
+    """Everything that can start with one leading-word key: rule matchers and cue patterns."""
+
+    matchers: tuple[AnchoredMatcher, ...]
+    disclaimer: re.Pattern[str] | None
+    affirmation: re.Pattern[str] | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,18 +101,19 @@ class RuleSet:
     lexicon: Lexicon
     settings: Settings
     fallback: Fallback
-    matchers: tuple[CodeMatcher, ...]
+    rules: tuple[Rule, ...]
+    #: One or two leading canonical words -> the rules and cues whose match starts with them.
+    index: Mapping[Words, IndexEntry]
+    #: Rules whose first word is not known; searched over the whole note.
+    floating: tuple[tuple[Rule, re.Pattern[str]], ...]
     negators: frozenset[str]
+    negation_scope_breaks: frozenset[str]
     contrast_before: frozenset[str]
     concessive_openers: frozenset[str]
     english_words: frozenset[str]
-    disclaimers: re.Pattern[str] | None
-    affirmations: re.Pattern[str] | None
+    floating_disclaimers: re.Pattern[str] | None
+    floating_affirmations: re.Pattern[str] | None
     allowed_outcomes: Mapping[ReasonCode, frozenset[Outcome]]
-
-    def rules(self) -> list[Rule]:
-        """Every rule, in file order within each code."""
-        return [rule for matcher in self.matchers for rule in matcher.rules.values()]
 
 
 def _table(document: Mapping[str, Any], key: str) -> Mapping[str, Any]:
@@ -161,7 +187,7 @@ def _parse_rule(index: int, entry: Any, macros: Mapping[str, str], lexicon: Lexi
     if not isinstance(entry, Mapping):
         raise RulesError(f"{where}: must be a table")
     try:
-        code = ReasonCode(entry.get("code"))
+        code = ReasonCode(str(entry.get("code")))
     except ValueError as exc:
         raise RulesError(f"{where}: unknown reason code {entry.get('code')!r}") from exc
     where = f"rule #{index + 1} ({code})"
@@ -174,41 +200,80 @@ def _parse_rule(index: int, entry: Any, macros: Mapping[str, str], lexicon: Lexi
         raise RulesError(f"{where}: 'negatable' must be true or false")
     if not isinstance(examples, list) or not all(isinstance(item, str) for item in examples):
         raise RulesError(f"{where}: 'examples' must be a list of strings")
+    regex = _rule_regex(entry, macros, lexicon, where)
     return Rule(
         code=code,
         weight=float(weight),
-        regex=_rule_regex(entry, macros, lexicon, where),
+        regex=regex,
         negatable=negatable,
         examples=tuple(examples),
-        name=f"r{index}",
+        index=index,
+        leading_words=leading_words(regex),
     )
 
 
-def _matchers(rules: Sequence[Rule]) -> tuple[CodeMatcher, ...]:
-    matchers = []
-    for code in ReasonCode:
-        own = [rule for rule in rules if rule.code == code]
-        if not own:
-            continue
-        strongest_first = sorted(own, key=lambda rule: -rule.weight)
-        alternation = "|".join(f"(?P<{rule.name}>{rule.regex})" for rule in strongest_first)
-        matchers.append(
-            CodeMatcher(
-                code=code,
-                pattern=_compile(_bounded(alternation), f"rules of {code}"),
-                rules={rule.name: rule for rule in own},
-            )
+def _rule_index(rules: Sequence[Rule]) -> dict[Words, tuple[AnchoredMatcher, ...]]:
+    """Leading words -> one matcher per code whose rules can start with them."""
+    starting: dict[Words, dict[ReasonCode, list[Rule]]] = {}
+    for rule in sorted(rules, key=lambda rule: (-rule.weight, rule.index)):
+        for words in rule.leading_words or ():
+            starting.setdefault(words, {}).setdefault(rule.code, []).append(rule)
+    compiled: dict[tuple[int, ...], AnchoredMatcher] = {}
+    index: dict[Words, tuple[AnchoredMatcher, ...]] = {}
+    for word, by_code in starting.items():
+        matchers = []
+        for code, own in by_code.items():
+            key = tuple(rule.index for rule in own)
+            if key not in compiled:
+                alternation = "|".join(f"(?P<r{rule.index}>{rule.regex})" for rule in own)
+                compiled[key] = AnchoredMatcher(
+                    code=code,
+                    pattern=_compile(rf"(?:{alternation})(?![\w'])", f"rules of {code}"),
+                    rules={f"r{rule.index}": rule for rule in own},
+                )
+            matchers.append(compiled[key])
+        index[word] = tuple(matchers)
+    return index
+
+
+def _index(
+    rules: Sequence[Rule], disclaimers: CuePatterns, affirmations: CuePatterns
+) -> dict[Words, IndexEntry]:
+    matchers = _rule_index(rules)
+    keys = (
+        matchers.keys() | disclaimers.by_leading_words.keys() | affirmations.by_leading_words.keys()
+    )
+    return {
+        key: IndexEntry(
+            matchers=matchers.get(key, ()),
+            disclaimer=disclaimers.by_leading_words.get(key),
+            affirmation=affirmations.by_leading_words.get(key),
         )
-    return tuple(matchers)
+        for key in keys
+    }
 
 
-def _cue_pattern(cues: Mapping[str, Any], key: str, lexicon: Lexicon) -> re.Pattern[str] | None:
-    phrases = cues.get(key, [])
-    if not isinstance(phrases, list) or not all(isinstance(item, str) for item in phrases):
-        raise RulesError(f"[cues] {key} must be a list of phrases")
-    if not phrases:
-        return None
-    return _compile(_bounded(_phrase_regex(phrases, lexicon)), f"[cues] {key}")
+def _cues(cues: Mapping[str, Any], key: str, macros: Mapping[str, str]) -> CuePatterns:
+    patterns = cues.get(key, [])
+    if not isinstance(patterns, list) or not all(isinstance(item, str) for item in patterns):
+        raise RulesError(f"[cues] {key} must be a list of patterns")
+    by_words: dict[Words, list[str]] = {}
+    floating: list[str] = []
+    for pattern in patterns:
+        regex = _expand_macros(pattern, macros, f"[cues] {key}")
+        _compile(regex, f"[cues] {key}")
+        leading = leading_words(regex)
+        if leading is None:
+            floating.append(regex)
+        for words in leading or ():
+            by_words.setdefault(words, []).append(regex)
+    return CuePatterns(
+        by_leading_words={
+            words: _compile(rf"(?:{'|'.join(own)})(?![\w'])", f"[cues] {key}")
+            for words, own in by_words.items()
+        },
+        floating=_compile(_bounded("|".join(floating)), f"[cues] {key}") if floating else None,
+    )
 
 
 def _words(table: Mapping[str, Any], key: str, where: str) -> frozenset[str]:
@@ -216,6 +281,17 @@ def _words(table: Mapping[str, Any], key: str, where: str) -> frozenset[str]:
     if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
         raise RulesError(f"{where} {key} must be a list of words")
     return frozenset(word.casefold() for word in value)
+
+
+def _english_words(
+    table: Mapping[str, Any], rules: Sequence[Rule], lexicon: Lexicon
+) -> frozenset[str]:
+    """The listed common words plus every word the rules themselves look for."""
+    listed = _words(table, "english_words", "[language]")
+    words = {word for item in listed for word in lexicon.canonical_words(item)}
+    for rule in rules:
+        words.update(_VOCABULARY.findall(rule.regex))
+    return frozenset(words)
 
 
 def _settings(table: Mapping[str, Any]) -> Settings:
@@ -241,7 +317,6 @@ def _fallback(table: Mapping[str, Any]) -> Fallback:
             derived=derived,
             no_decision=float(table["no_decision"]),
             unknown=float(table["unknown"]),
-            unreadable=float(table["unreadable"]),
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise RulesError(f"[fallback] is missing or has a bad value: {exc}") from exc
@@ -270,21 +345,26 @@ def compile_rules(document: Mapping[str, Any]) -> RuleSet:
         raise RulesError("the file must define at least one [[rule]]")
     rules = [_parse_rule(index, entry, macros, lexicon) for index, entry in enumerate(entries)]
     cues = _table(document, "cues")
+    disclaimers = _cues(cues, "disclaimers", macros)
+    affirmations = _cues(cues, "affirmations", macros)
     return RuleSet(
         lexicon=lexicon,
         settings=_settings(_table(document, "settings")),
         fallback=_fallback(_table(document, "fallback")),
-        matchers=_matchers(rules),
+        rules=tuple(rules),
+        index=_index(rules, disclaimers, affirmations),
+        floating=tuple(
+            (rule, _compile(_bounded(rule.regex), "floating rule"))
+            for rule in rules
+            if rule.leading_words is None
+        ),
         negators=_words(cues, "negators", "[cues]"),
+        negation_scope_breaks=_words(cues, "negation_scope_breaks", "[cues]"),
         contrast_before=_words(cues, "contrast_before", "[cues]"),
         concessive_openers=_words(cues, "concessive_openers", "[cues]"),
-        english_words=frozenset(
-            word
-            for item in _words(_table(document, "language"), "english_words", "[language]")
-            for word in lexicon.canonical_words(item)
-        ),
-        disclaimers=_cue_pattern(cues, "disclaimers", lexicon),
-        affirmations=_cue_pattern(cues, "affirmations", lexicon),
+        english_words=_english_words(_table(document, "language"), rules, lexicon),
+        floating_disclaimers=disclaimers.floating,
+        floating_affirmations=affirmations.floating,
         allowed_outcomes=_allowed_outcomes(_table(document, "outcomes")),
     )
 

@@ -12,9 +12,11 @@ import re
 from bisect import bisect_left, bisect_right
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 
-#: Words (with inner apostrophes of any style), sentence punctuation, and clause punctuation.
-_TOKEN = re.compile(r"\w+(?:['’‘`´ʼ]\w+)*|[.!?;:…]+|[,—–()]|\s-\s")
+#: Numbers with thousands separators, words (with inner apostrophes of any style), sentence
+#: punctuation, and clause punctuation.
+_TOKEN = re.compile(r"\d{1,3}(?:,\d{3})+(?!\d)|\w+(?:['’‘`´ʼ]\w+)*|[.!?;:…]+|[,—–()]|\s-\s")
 _APOSTROPHES = str.maketrans({"’": "'", "‘": "'", "`": "'", "´": "'", "ʼ": "'"})
 _ELONGATED = re.compile(r"(\w)\1{2,}")
 _SENTENCE_MARKS = frozenset(".!?;:…")
@@ -47,24 +49,31 @@ def _expand_contraction(word: str) -> list[str]:
     return [word]
 
 
-@dataclass(frozen=True, slots=True)
 class Lexicon:
-    """How tokens become canonical words: repairs for text-speak and misspellings, from the rules."""
+    """How tokens become canonical words: repairs for text-speak and misspellings, from the rules.
 
-    #: Canonical token -> replacement words, e.g. ``"ppl" -> ("people",)``.
-    replacements: Mapping[str, tuple[str, ...]]
+    Tokens repeat heavily across notes, so their canonical words are cached (bounded).
+    """
 
-    def canonical_words(self, token: str) -> list[str]:
-        """The canonical words for one original word token."""
+    def __init__(self, replacements: Mapping[str, tuple[str, ...]]) -> None:
+        #: Canonical token -> replacement words, e.g. ``"ppl" -> ("people",)``.
+        self.replacements = replacements
+        self.canonical_words = lru_cache(maxsize=65536)(self._canonical_words)
+
+    def _canonical_words(self, token: str) -> tuple[str, ...]:
+        """The canonical words for one original token (a word or a punctuation mark)."""
+        first = token[0]
+        if not (first.isalnum() or first == "_"):
+            return (SENTENCE_END,) if first in _SENTENCE_MARKS else (CLAUSE_BREAK,)
         word = _ELONGATED.sub(r"\1\1", token.casefold().translate(_APOSTROPHES))
         replacement = self.replacements.get(word)
         if replacement is not None:
-            return list(replacement)
+            return replacement
         words = _expand_contraction(word) if "'" in word else [word]
         result: list[str] = []
         for part in words:
             result.extend(self.replacements.get(part, (part,)))
-        return result
+        return tuple(word for word in result if word)
 
     def canonical_text(self, text: str) -> str:
         """The canonical form of a phrase written in a rules file (no offsets needed)."""
@@ -97,18 +106,10 @@ def normalise(text: str, lexicon: Lexicon) -> NormalisedText:
     starts: list[int] = []
     spans: list[tuple[int, int]] = []
     position = 0
+    canonical_words = lexicon.canonical_words
     for match in _TOKEN.finditer(text):
-        token = match.group()
-        if token[0].isalnum() or token[0] == "_":
-            canonical = lexicon.canonical_words(token)
-        elif token[0] in _SENTENCE_MARKS:
-            canonical = [SENTENCE_END]
-        else:
-            canonical = [CLAUSE_BREAK]
         span = match.span()
-        for word in canonical:
-            if not word:
-                continue
+        for word in canonical_words(match.group()):
             words.append(word)
             starts.append(position)
             spans.append(span)
