@@ -27,7 +27,7 @@ _EPILOG = """examples:
   rapport run --events day1.jsonl --events day2.jsonl --out out/run --now 2026-11-16T09:00:00Z
 
 outputs (in --out): summary.json, requests.jsonl, quarantine.jsonl, dead_letters.jsonl,
-logs/ (the functions' structured logs)
+digests/ (with --now: <member>_<week>.eml, .html, .json), logs/functions.jsonl
 """
 
 
@@ -65,7 +65,10 @@ def register(commands: Any) -> None:
         "--now",
         type=_instant,
         metavar="ISO8601",
-        help="evaluate outcomes as of this instant (default: the latest event time in the input)",
+        help=(
+            "evaluate outcomes as of this instant and run the digest schedule then (default: "
+            "the latest event time in the input, and no digests)"
+        ),
     )
     parser.add_argument("--quiet", action="store_true", help="no progress bar or table")
     parser.set_defaults(handler=_run)
@@ -81,8 +84,9 @@ def _summary_table(report: runner.RunReport) -> Table:
         table.add_row(f"requests {outcome}", str(count))
     table.add_row("handler invocations", str(report.invocations))
     table.add_row("records retried", str(report.retried_records))
-    for call, count in sorted(report.function_calls.items()):
-        table.add_row(f"calls {call}", str(count))
+    for function, calls in sorted(report.function_calls.items()):
+        for action, count in sorted(calls.items()):
+            table.add_row(f"{function} {action}", str(count))
     if report.dynamodb_writes_per_stored_event is not None:
         table.add_row(
             "DynamoDB writes / stored event", f"{report.dynamodb_writes_per_stored_event:.3f}"
@@ -123,5 +127,9 @@ def _run(args: argparse.Namespace) -> int:
     console.print(_summary_table(report))
     if report.blank_lines:
         console.print(f"{report.blank_lines} blank line(s) skipped (not events)")
+    if report.digest_files:
+        console.print(f"{len(report.digest_files)} digest(s) in {report.out_dir / 'digests'}/")
+    if report.digest_jobs_dead_lettered:
+        console.print(f"[red]{report.digest_jobs_dead_lettered} digest job(s) dead-lettered[/red]")
     console.print(f"outputs written to {report.out_dir}/")
     return 0

@@ -12,6 +12,7 @@ from enum import StrEnum
 from typing import Protocol
 
 from rapport.contract import PreferencesUpdated, RapportEvent
+from rapport.digest.schedule import DigestSchedule, next_due_after
 from rapport.identity import canonical_json, event_key, fingerprint
 from rapport.validation import InvalidEvent, parse_event
 
@@ -81,14 +82,19 @@ class PermanentStoreError(Exception):
 class EventStore(Protocol):
     def apply_request_event(self, stored: StoredEvent) -> WriteOutcome: ...
 
-    def apply_preferences(self, stored: StoredEvent) -> WriteOutcome: ...
+    def apply_preferences(
+        self, stored: StoredEvent, next_digest_due: datetime | None
+    ) -> WriteOutcome: ...
 
     def quarantine(self, entry: QuarantineEntry) -> None: ...
 
 
 def _apply(store: EventStore, stored: StoredEvent) -> WriteOutcome:
     if isinstance(stored.event, PreferencesUpdated):
-        return store.apply_preferences(stored)
+        prefs = stored.event.data
+        schedule = DigestSchedule(prefs.timezone, prefs.digest_day, prefs.digest_hour)
+        due = next_due_after(schedule, stored.event.time) if prefs.digest_enabled else None
+        return store.apply_preferences(stored, due)
     return store.apply_request_event(stored)
 
 

@@ -37,3 +37,17 @@ def load(model: type[_Settings]) -> _Settings:
             f"{error['loc'][0]}: {error['msg']}" for error in exc.errors(include_input=False)
         )
         raise ConfigurationError(f"invalid environment for {model.__name__}: {problems}") from None
+
+
+class SchedulerSettings(TableSettings):
+    digest_queue_url: str = Field(alias="DIGEST_QUEUE_URL", min_length=1)
+
+
+class SigningSettings(TableSettings):
+    unsubscribe_secret_id: str = Field(alias="UNSUBSCRIBE_SECRET_ID", min_length=1)
+
+
+class DigestSettings(ReadSettings, SigningSettings):
+    sender_address: str = Field(alias="SENDER_ADDRESS", min_length=3)
+    unsubscribe_url: str = Field(alias="UNSUBSCRIBE_URL", pattern=r"^https?://")
+    ses_configuration_set: str | None = Field(default=None, alias="SES_CONFIGURATION_SET")

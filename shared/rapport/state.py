@@ -37,8 +37,8 @@ _TIE_RANK = {Outcome.ACCEPTED: 0, Outcome.DECLINED: 1, Outcome.WITHDRAWN: 2, Out
 
 
 @dataclass(frozen=True)
-class RequestStatus:
-    """What Rapport knows about one request as of an instant."""
+class Resolution:
+    """A request's outcome as of an instant, without its reasons."""
 
     sender_id: str
     request_id: str
@@ -47,6 +47,12 @@ class RequestStatus:
     decided_at: datetime | None
     sent: RequestSent | None
     answer: RequestEvent | None
+
+
+@dataclass(frozen=True)
+class RequestStatus(Resolution):
+    """A resolution with the reasons for it."""
+
     classification: Classification
 
 
@@ -58,12 +64,12 @@ def _sent_order(event: RequestSent) -> tuple[datetime, str, str]:
     return (event.time, event.source, event.id)
 
 
-def request_status(
+def resolve(
     events: Iterable[RequestEvent],
     now: datetime,
     response_window: timedelta = DEFAULT_RESPONSE_WINDOW,
-) -> RequestStatus:
-    """Fold one request's events (all with the same sender and request id) into its status."""
+) -> Resolution:
+    """Fold one request's events (all with the same sender and request id) into its outcome."""
     every = list(events)
     if not every:
         raise ValueError("a request needs at least one event")
@@ -85,15 +91,30 @@ def request_status(
         and (answer is None or (outcome is Outcome.NO_RESPONSE and answer.time > window_closes))
     ):
         outcome, decided_at = Outcome.NO_RESPONSE, window_closes
-
-    decline_note = answer.data.note if isinstance(answer, RequestDeclined) else None
-    facts = RequestFacts(note=sent.data.note, context=sent.data.context) if sent else None
-    return RequestStatus(
+    return Resolution(
         sender_id=identity.sender_id,
         request_id=identity.request_id,
         outcome=outcome,
         decided_at=decided_at,
         sent=sent,
         answer=answer,
-        classification=classify(decline_note, facts, outcome),
     )
+
+
+def explain(resolution: Resolution) -> RequestStatus:
+    """Add the reasons: the recipient's decline note and the sent request's facts."""
+    answer, sent = resolution.answer, resolution.sent
+    decline_note = answer.data.note if isinstance(answer, RequestDeclined) else None
+    facts = RequestFacts(note=sent.data.note, context=sent.data.context) if sent else None
+    return RequestStatus(
+        **vars(resolution), classification=classify(decline_note, facts, resolution.outcome)
+    )
+
+
+def request_status(
+    events: Iterable[RequestEvent],
+    now: datetime,
+    response_window: timedelta = DEFAULT_RESPONSE_WINDOW,
+) -> RequestStatus:
+    """A request's outcome as of ``now`` and the reasons for it."""
+    return explain(resolve(events, now, response_window))

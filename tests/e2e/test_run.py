@@ -88,7 +88,7 @@ def test_every_malformed_line_is_quarantined_with_its_line_number(demo_run: Path
 
 
 def test_the_function_logs_are_kept_and_carry_no_notes(demo_run: Path) -> None:
-    logs = (demo_run / "logs" / "ProcessEventsFunction.jsonl").read_text()
+    logs = (demo_run / "logs" / "functions.jsonl").read_text()
     assert logs.count('"event processed"') == EXPECTED["received"]
     assert "met in person or virtually" not in logs
 

@@ -1,4 +1,4 @@
-"""Count the AWS API calls the functions make, with botocore's event hooks."""
+"""Count the AWS API calls each function makes, with botocore's event hooks."""
 
 from __future__ import annotations
 
@@ -10,22 +10,31 @@ from rapport.adapters.aws import session
 DYNAMODB_WRITES = frozenset(
     {"PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "TransactWriteItems"}
 )
-DYNAMODB_READS = frozenset({"GetItem", "BatchGetItem", "Query", "Scan", "TransactGetItems"})
 
 
 class CallLog:
-    """Every API call the functions' clients make, by ``service.Operation``."""
+    """Every API call made through the shared session, by function and ``service:Operation``.
+
+    The service is the IAM/signing prefix (``ses`` for SES v2), so calls compare directly with the
+    actions an IAM policy grants.
+    """
 
     def __init__(self) -> None:
-        self.calls: Counter[str] = Counter()
+        self.by_function: dict[str, Counter[str]] = {}
+        #: The function whose code is running now (set by the local Lambda host).
+        self.current: str | None = None
 
     def _record(self, model: Any, **_: Any) -> None:
-        self.calls[f"{model.service_model.endpoint_prefix}.{model.name}"] += 1
+        action = f"{model.service_model.signing_name}:{model.name}"
+        self.by_function.setdefault(self.current or "(outside a function)", Counter())[action] += 1
 
     def attach(self) -> CallLog:
-        """Start counting calls of every client created from the shared session from now on."""
+        """Count calls of every client created from the shared session from now on."""
         session().events.register("before-call", self._record)
         return self
 
-    def count(self, service: str, operations: frozenset[str]) -> int:
-        return sum(self.calls[f"{service}.{operation}"] for operation in operations)
+    def totals(self) -> Counter[str]:
+        total: Counter[str] = Counter()
+        for calls in self.by_function.values():
+            total.update(calls)
+        return total

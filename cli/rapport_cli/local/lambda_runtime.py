@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
+import logging
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
+
+from rapport_cli.local.call_log import CallLog
+from rapport_cli.local.server import patched_environ
+from rapport_cli.local.stack import LocalFunction
 
 Handler = Callable[[dict[str, Any], Any], Any]
+_SERVICE = "POWERTOOLS_SERVICE_NAME"
 
 
 @dataclass
@@ -42,3 +49,50 @@ def load_handler(code_dir: Path, handler: str, module_alias: str) -> Handler:
     spec.loader.exec_module(module)
     function: Handler = getattr(module, function_name)
     return function
+
+
+class FunctionHost:
+    """Runs the stack's functions in this process as Lambda would run each in its own container:
+    the handler module imported once under the function's environment, every invocation with
+    that environment, and everything the functions print (structured logs, EMF metrics) written
+    to one log stream."""
+
+    def __init__(
+        self, functions: Mapping[str, LocalFunction], log: TextIO, calls: CallLog | None = None
+    ) -> None:
+        self._functions = functions
+        self._log = log
+        self._calls = calls or CallLog()
+        self._handlers: dict[str, Handler] = {}
+
+    def _run(self, logical_id: str, call: Callable[[], Any]) -> Any:
+        function = self._functions[logical_id]
+        self._calls.current = logical_id
+        with patched_environ(function.environment), contextlib.redirect_stdout(self._log):
+            # A logger made by an earlier run in this process may hold that run's closed stream
+            # (setStream would try to flush it), so the stream is swapped directly.
+            for handler in logging.getLogger(function.environment.get(_SERVICE, "")).handlers:
+                if isinstance(handler, logging.StreamHandler):
+                    with handler.lock or contextlib.nullcontext():
+                        handler.stream = self._log
+            try:
+                return call()
+            finally:
+                self._calls.current = None
+
+    def handler(self, logical_id: str) -> Handler:
+        """The function's handler, imported on first use (a cold start)."""
+        if logical_id not in self._handlers:
+            function = self._functions[logical_id]
+            self._handlers[logical_id] = self._run(
+                logical_id,
+                lambda: load_handler(
+                    function.code_dir, function.handler, f"rapport_fn_{logical_id}_{id(self)}"
+                ),
+            )
+        return lambda event, context: self._run(
+            logical_id, lambda: self._handlers[logical_id](event, context)
+        )
+
+    def invoke(self, logical_id: str, event: dict[str, Any]) -> Any:
+        return self.handler(logical_id)(event, LocalContext(function_name=logical_id))

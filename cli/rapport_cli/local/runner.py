@@ -8,7 +8,6 @@ processed successfully that added nothing, and the books must balance or the run
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 from collections.abc import Callable, Iterator, Sequence
@@ -18,19 +17,25 @@ from pathlib import Path
 from typing import Any
 
 import boto3
+from moto.core.models import DEFAULT_ACCOUNT_ID as ACCOUNT_ID
+from moto.ses.models import ses_backends
 
 from rapport.adapters.dynamodb_store import QuarantinedEvent, count_events, request_events
 from rapport.settings import ReadSettings
 from rapport.state import request_status
+from rapport.timeutil import iso_utc
 from rapport.validation import InvalidEvent, parse_event
 from rapport_cli.local.call_log import DYNAMODB_WRITES, CallLog
+from rapport_cli.local.digests import digest_records, write_digests
 from rapport_cli.local.event_source import DrainResult, drain
-from rapport_cli.local.lambda_runtime import load_handler
+from rapport_cli.local.lambda_runtime import FunctionHost
 from rapport_cli.local.publisher import InputLine, PublishResult, publish, read_lines
-from rapport_cli.local.server import moto_server, patched_environ
+from rapport_cli.local.server import moto_server
 from rapport_cli.local.stack import LocalStack, deploy
 
 EVENTS_QUEUE = "EventsQueue"
+DIGEST_QUEUE = "DigestJobsQueue"
+INGEST_FUNCTION = "ProcessEventsFunction"
 TABLE = "RapportTable"
 
 
@@ -75,15 +80,18 @@ class RunReport:
     invocations: int
     retried_records: int
     outcomes: dict[str, int] = field(default_factory=dict)
-    #: API calls made by the functions, by ``service.Operation``.
-    function_calls: dict[str, int] = field(default_factory=dict)
+    #: API calls made by each function, by ``service:Operation``.
+    function_calls: dict[str, dict[str, int]] = field(default_factory=dict)
+    digest_files: list[Path] = field(default_factory=list)
+    digest_jobs_dead_lettered: int = 0
 
     @property
     def dynamodb_writes_per_stored_event(self) -> float | None:
+        ingest_calls = self.function_calls.get(INGEST_FUNCTION, {})
         writes = sum(
             count
-            for name, count in self.function_calls.items()
-            if name.startswith("dynamodb.") and name.split(".", 1)[1] in DYNAMODB_WRITES
+            for action, count in ingest_calls.items()
+            if action.startswith("dynamodb:") and action.split(":", 1)[1] in DYNAMODB_WRITES
         )
         return writes / self.summary.stored if self.summary.stored else None
 
@@ -137,16 +145,48 @@ class _Observed:
     items: list[dict[str, Any]]
     settings: ReadSettings
     calls: CallLog
+    digest_jobs: DrainResult | None = None
+    digest_jobs_dead: int = 0
+    sent_messages: dict[str, bytes] = field(default_factory=dict)
 
 
-def _operate(event_files: Sequence[Path], log_dir: Path, progress: Progress) -> _Observed:
-    """Deploy, publish every line, drain the queue through the handler, read back the results."""
-    with moto_server():
+def _drain_through(
+    host: FunctionHost, stack: LocalStack, queue_id: str, *, sqs: Any, progress: Progress
+) -> DrainResult:
+    function, source = stack.function_for_queue(queue_id)
+    return drain(
+        sqs,
+        stack.queues[queue_id],
+        host.handler(function.logical_id),
+        function_name=function.logical_id,
+        batch_size=source.batch_size,
+        region=os.environ["AWS_DEFAULT_REGION"],
+        on_success=progress.advance,
+    )
+
+
+def _sent_messages(region: str) -> dict[str, bytes]:
+    """What SES accepted, read from moto's in-process backend (the server runs in this process)."""
+    backend = ses_backends[ACCOUNT_ID][region]
+    return {
+        message.id: message.raw_data.encode("utf-8")
+        for message in backend.sent_messages
+        if hasattr(message, "raw_data")
+    }
+
+
+def _operate(
+    event_files: Sequence[Path], log_path: Path, progress: Progress, digests_at: datetime | None
+) -> _Observed:
+    """Deploy, publish every line, drain the queue through the handler, optionally run the
+    digest schedule and workers, then read back everything the run left behind."""
+    with moto_server(), log_path.open("w", encoding="utf-8") as log:
         region = os.environ["AWS_DEFAULT_REGION"]
         session = boto3.session.Session()
         sqs, dynamodb = session.client("sqs"), session.client("dynamodb")
         stack: LocalStack = deploy(session, region)
         calls = CallLog().attach()
+        host = FunctionHost(stack.functions, log, calls)
         queue = stack.queues[EVENTS_QUEUE]
         max_bytes = int(
             sqs.get_queue_attributes(QueueUrl=queue.url, AttributeNames=["MaximumMessageSize"])[
@@ -162,28 +202,23 @@ def _operate(event_files: Sequence[Path], log_dir: Path, progress: Progress) -> 
             max_message_bytes=max_bytes,
             on_line=lambda: progress.advance(1),
         )
-
-        function, source = stack.function_for_queue(EVENTS_QUEUE)
         progress.phase("processing", len(published.published))
-        log_path = log_dir / f"{function.logical_id}.jsonl"
-        with (
-            patched_environ(function.environment),
-            log_path.open("w", encoding="utf-8") as log,
-            contextlib.redirect_stdout(log),
-        ):
-            handler = load_handler(
-                function.code_dir, function.handler, f"rapport_fn_{function.logical_id}"
-            )
-            drained = drain(
-                sqs,
-                queue,
-                handler,
-                function_name=function.logical_id,
-                batch_size=source.batch_size,
-                region=region,
-                on_success=progress.advance,
-            )
+        drained = _drain_through(host, stack, EVENTS_QUEUE, sqs=sqs, progress=progress)
+
+        digest_jobs, digest_jobs_dead = None, 0
+        if digests_at is not None:
+            progress.phase("digests", 0)
+            for function in stack.scheduled_functions():
+                payload = (function.schedule_input or "{}").replace(
+                    "<aws.scheduler.scheduled-time>", iso_utc(digests_at)
+                )
+                host.invoke(function.logical_id, json.loads(payload))
+            digest_jobs = _drain_through(host, stack, DIGEST_QUEUE, sqs=sqs, progress=progress)
+            dead_queue = stack.queues[DIGEST_QUEUE].dead_letter_logical_id or ""
+            digest_jobs_dead = len(_drain_all(sqs, stack.queues[dead_queue].url))
+
         progress.phase("exporting", 0)
+        function, _ = stack.function_for_queue(EVENTS_QUEUE)
         return _Observed(
             published=published,
             drained=drained,
@@ -191,6 +226,9 @@ def _operate(event_files: Sequence[Path], log_dir: Path, progress: Progress) -> 
             items=list(_scan(dynamodb, stack.tables[TABLE])),
             settings=ReadSettings.model_validate(function.environment),
             calls=calls,
+            digest_jobs=digest_jobs,
+            digest_jobs_dead=digest_jobs_dead,
+            sent_messages=_sent_messages(region),
         )
 
 
@@ -226,7 +264,7 @@ def _quarantine_rows(observed: _Observed) -> list[dict[str, Any]]:
     return rows
 
 
-def _summarise(observed: _Observed, handler_quarantined: int) -> Summary:
+def _summarise(observed: _Observed, handler_quarantined: int, digests_sent: int) -> Summary:
     """Balance the books from ground truth; refuse to report figures that do not add up."""
     published = observed.published
     succeeded = len(observed.drained.succeeded)
@@ -248,6 +286,7 @@ def _summarise(observed: _Observed, handler_quarantined: int) -> Summary:
         duplicates=duplicates,
         quarantined=handler_quarantined + len(published.refused),
         dead_lettered=dead,
+        digests_sent=digests_sent,
     )
 
 
@@ -262,7 +301,17 @@ def run(
     if missing:
         raise FileNotFoundError(f"no such events file: {', '.join(missing)}")
     (out_dir / "logs").mkdir(parents=True, exist_ok=True)
-    observed = _operate(event_files, out_dir / "logs", progress or Progress())
+    observed = _operate(
+        event_files, out_dir / "logs" / "functions.jsonl", progress or Progress(), now
+    )
+    digests = write_digests(
+        digest_records(observed.items), observed.sent_messages, out_dir / "digests"
+    )
+    if len(digests) != len(observed.sent_messages):
+        raise AccountingError(
+            f"SES accepted {len(observed.sent_messages)} message(s) but {len(digests)} digest(s) "
+            "were recorded as sent"
+        )
     now = now or latest_event_time(event_files) or datetime.now().astimezone()
 
     requests = [
@@ -271,7 +320,7 @@ def run(
         if item.get("kind", {}).get("S") == "request"
     ]
     quarantine = _quarantine_rows(observed)
-    summary = _summarise(observed, handler_quarantined=len(quarantine))
+    summary = _summarise(observed, handler_quarantined=len(quarantine), digests_sent=len(digests))
     quarantine += [
         {
             **_line_ref(refused.line),
@@ -309,5 +358,9 @@ def run(
         invocations=observed.drained.invocations,
         retried_records=observed.drained.failed_attempts,
         outcomes=outcomes,
-        function_calls=dict(observed.calls.calls),
+        function_calls={
+            function: dict(calls) for function, calls in observed.calls.by_function.items()
+        },
+        digest_files=digests,
+        digest_jobs_dead_lettered=observed.digest_jobs_dead,
     )

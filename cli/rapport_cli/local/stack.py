@@ -1,9 +1,16 @@
-"""Create the template's queues and tables in a moto server and describe its functions."""
+"""Create the template's resources in a moto server and describe its functions.
+
+Supported: SQS queues (with redrive), DynamoDB tables (with indexes), Secrets Manager secrets
+(a random value, like ``GenerateSecretString``), SES configuration sets, and for functions their
+environment, SQS event sources, ScheduleV2 schedules and function URLs. The SES sender identity
+(verified by hand in a real account) is created here so local digests can be sent.
+"""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+import secrets
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -17,6 +24,7 @@ _TABLE_PROPERTIES = (
     "GlobalSecondaryIndexes",
     "LocalSecondaryIndexes",
 )
+_ACCOUNT = "123456789012"
 
 
 @dataclass(frozen=True)
@@ -34,6 +42,8 @@ class LocalFunction:
     handler: str
     environment: dict[str, str]
     sources: tuple[QueueSource, ...]
+    #: The ``Input`` of its ScheduleV2 event, if it runs on a schedule.
+    schedule_input: str | None = None
 
 
 @dataclass(frozen=True)
@@ -51,6 +61,7 @@ class LocalStack:
     queues: dict[str, LocalQueue] = field(default_factory=dict)
     tables: dict[str, str] = field(default_factory=dict)
     functions: dict[str, LocalFunction] = field(default_factory=dict)
+    parameters: dict[str, str] = field(default_factory=dict)
 
     def function_for_queue(self, queue_logical_id: str) -> tuple[LocalFunction, QueueSource]:
         for function in self.functions.values():
@@ -59,6 +70,9 @@ class LocalStack:
                     return function, source
         raise KeyError(f"no function consumes {queue_logical_id}")
 
+    def scheduled_functions(self) -> list[LocalFunction]:
+        return [function for function in self.functions.values() if function.schedule_input]
+
 
 def _queue_order(resources: Mapping[str, Any]) -> list[str]:
     """Dead-letter queues first, so the queues that redrive to them can reference their ARN."""
@@ -66,41 +80,106 @@ def _queue_order(resources: Mapping[str, Any]) -> list[str]:
     return sorted(queues, key=lambda name: "RedrivePolicy" in resources[name].get("Properties", {}))
 
 
+def _attribute_value(value: Any) -> str:
+    if isinstance(value, dict):
+        return json.dumps(value)
+    if isinstance(value, bool):
+        return str(value).lower()
+    return str(value)
+
+
 def _create_queue(sqs: Any, logical_id: str, properties: Mapping[str, Any]) -> tuple[str, str]:
     attributes = {
-        name: json.dumps(value)
-        if isinstance(value, dict)
-        else str(value).lower()
-        if isinstance(value, bool)
-        else str(value)
+        name: _attribute_value(value)
         for name, value in properties.items()
         if name not in ("QueueName", "Tags")
     }
-    url = sqs.create_queue(
-        QueueName=properties.get("QueueName", logical_id), Attributes=attributes
-    )["QueueUrl"]
+    url = str(
+        sqs.create_queue(QueueName=properties.get("QueueName", logical_id), Attributes=attributes)[
+            "QueueUrl"
+        ]
+    )
     arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
         "QueueArn"
     ]
-    return str(url), str(arn)
+    return url, str(arn)
 
 
 def _function(logical_id: str, properties: Mapping[str, Any], env: dict[str, str]) -> LocalFunction:
+    events = properties.get("Events", {}).values()
     sources = tuple(
         QueueSource(
             queue_logical_id=event["Properties"]["Queue"]["Fn::GetAtt"][0],
             batch_size=int(event["Properties"].get("BatchSize", 10)),
         )
-        for event in properties.get("Events", {}).values()
+        for event in events
         if event["Type"] == "SQS"
     )
+    schedules = [
+        event["Properties"].get("Input", "{}") for event in events if event["Type"] == "ScheduleV2"
+    ]
     return LocalFunction(
         logical_id=logical_id,
         code_dir=(TEMPLATE_PATH.parent / properties["CodeUri"]).resolve(),
         handler=properties["Handler"],
         environment=env,
         sources=sources,
+        schedule_input=schedules[0] if schedules else None,
     )
+
+
+class _Builder:
+    """Creates one resource type at a time, recording what ``Ref``/``GetAtt`` resolve to."""
+
+    def __init__(self, session: Any, region: str, resolver: Resolver, stack: LocalStack) -> None:
+        self.session, self.region, self.resolver, self.stack = session, region, resolver, stack
+
+    def queues(self, resources: Mapping[str, Any]) -> None:
+        sqs = self.session.client("sqs")
+        for logical_id in _queue_order(resources):
+            raw = resources[logical_id].get("Properties", {})
+            properties = self.resolver.resolve(raw)
+            url, arn = _create_queue(sqs, logical_id, properties)
+            name = url.rsplit("/", 1)[1]
+            self.resolver.resources[logical_id] = {"Ref": url, "Arn": arn, "QueueName": name}
+            redrive = raw.get("RedrivePolicy", {})
+            self.stack.queues[logical_id] = LocalQueue(
+                logical_id=logical_id,
+                url=url,
+                arn=arn,
+                visibility_timeout=int(properties.get("VisibilityTimeout", 30)),
+                max_receive_count=int(redrive["maxReceiveCount"]) if redrive else None,
+                dead_letter_logical_id=(
+                    redrive["deadLetterTargetArn"]["Fn::GetAtt"][0] if redrive else None
+                ),
+            )
+
+    def table(self, logical_id: str, properties: Mapping[str, Any]) -> None:
+        name = properties.get("TableName", logical_id)
+        self.session.client("dynamodb").create_table(
+            TableName=name,
+            **{key: properties[key] for key in _TABLE_PROPERTIES if key in properties},
+        )
+        arn = f"arn:aws:dynamodb:{self.region}:{_ACCOUNT}:table/{name}"
+        self.resolver.resources[logical_id] = {"Ref": name, "Arn": arn}
+        self.stack.tables[logical_id] = name
+
+    def secret(self, logical_id: str, properties: Mapping[str, Any]) -> None:
+        arn = self.session.client("secretsmanager").create_secret(
+            Name=properties.get("Name", f"{self.resolver.stack_name}-{logical_id}"),
+            SecretString=secrets.token_urlsafe(48),
+        )["ARN"]
+        self.resolver.resources[logical_id] = {"Ref": arn, "Id": arn}
+
+    def configuration_set(self, logical_id: str, properties: Mapping[str, Any]) -> None:
+        name = properties.get("Name", logical_id)
+        self.session.client("sesv2").create_configuration_set(ConfigurationSetName=name)
+        self.resolver.resources[logical_id] = {"Ref": name}
+
+    def function_url(self, logical_id: str) -> None:
+        """A function URL's address: a placeholder, as nothing listens for it locally."""
+        url = f"https://{logical_id.lower()}.lambda-url.{self.region}.localhost/"
+        self.resolver.resources[f"{logical_id}Url"] = {"FunctionUrl": url}
 
 
 def deploy(
@@ -109,51 +188,31 @@ def deploy(
     environment_name: str = "local",
     template_path: Path = TEMPLATE_PATH,
 ) -> LocalStack:
-    """Create every queue and table of the template; return where they are and who consumes them."""
+    """Create the template's resources; return where they are and who consumes them."""
     template = load_template(template_path)
     resources: dict[str, Any] = template["Resources"]
     parameters = parameter_defaults(template) | {"EnvironmentName": environment_name}
     resolver = Resolver(
         parameters=parameters, region=region, stack_name=f"rapport-{environment_name}"
     )
-    stack = LocalStack()
-    sqs = session.client("sqs")
-    dynamodb = session.client("dynamodb")
-
-    for logical_id in _queue_order(resources):
-        properties = resolver.resolve(resources[logical_id].get("Properties", {}))
-        url, arn = _create_queue(sqs, logical_id, properties)
-        resolver.resources[logical_id] = {
-            "Ref": url,
-            "Arn": arn,
-            "QueueName": url.rsplit("/", 1)[1],
-        }
-        raw_redrive = resources[logical_id].get("Properties", {}).get("RedrivePolicy", {})
-        stack.queues[logical_id] = LocalQueue(
-            logical_id=logical_id,
-            url=url,
-            arn=arn,
-            visibility_timeout=int(properties.get("VisibilityTimeout", 30)),
-            max_receive_count=int(raw_redrive["maxReceiveCount"]) if raw_redrive else None,
-            dead_letter_logical_id=(
-                raw_redrive["deadLetterTargetArn"]["Fn::GetAtt"][0] if raw_redrive else None
-            ),
-        )
-
+    stack = LocalStack(parameters=parameters)
+    builder = _Builder(session, region, resolver, stack)
+    builder.queues(resources)
+    creators: dict[str, Callable[[str, Mapping[str, Any]], None]] = {
+        "AWS::DynamoDB::Table": builder.table,
+        "AWS::SecretsManager::Secret": builder.secret,
+        "AWS::SES::ConfigurationSet": builder.configuration_set,
+    }
     for logical_id, spec in resources.items():
-        if spec["Type"] != "AWS::DynamoDB::Table":
-            continue
-        properties = resolver.resolve(spec["Properties"])
-        name = properties.get("TableName", logical_id)
-        dynamodb.create_table(
-            TableName=name,
-            **{key: properties[key] for key in _TABLE_PROPERTIES if key in properties},
-        )
-        resolver.resources[logical_id] = {
-            "Ref": name,
-            "Arn": f"arn:aws:dynamodb:{region}:123456789012:table/{name}",
-        }
-        stack.tables[logical_id] = name
+        if spec["Type"] in creators:
+            creators[spec["Type"]](logical_id, resolver.resolve(spec.get("Properties", {})))
+        elif (
+            spec["Type"] == "AWS::Serverless::Function"
+            and "FunctionUrlConfig" in spec["Properties"]
+        ):
+            builder.function_url(logical_id)
+    if "SenderAddress" in parameters:
+        session.client("sesv2").create_email_identity(EmailIdentity=parameters["SenderAddress"])
 
     global_env = template.get("Globals", {}).get("Function", {}).get("Environment", {})
     for logical_id, spec in resources.items():

@@ -13,7 +13,7 @@ import json
 import zlib
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -21,6 +21,7 @@ from botocore.exceptions import ClientError
 from rapport.adapters import keys
 from rapport.adapters.aws import client
 from rapport.contract import PreferencesData, PreferencesUpdated, RequestEvent
+from rapport.digest.schedule import due_shard
 from rapport.ingest import PermanentStoreError, QuarantineEntry, StoredEvent, WriteOutcome
 from rapport.timeutil import iso_utc, sortable
 from rapport.validation import validate_document
@@ -103,19 +104,35 @@ class DynamoEventStore:
             raise RuntimeError("conditional write failed without an existing event")
         return outcome
 
-    def apply_preferences(self, stored: StoredEvent) -> WriteOutcome:
-        """Latest ``time`` wins (ties broken by dedupe key), whatever the arrival order."""
+    def apply_preferences(
+        self, stored: StoredEvent, next_digest_due: datetime | None
+    ) -> WriteOutcome:
+        """Latest ``time`` wins (ties broken by dedupe key), whatever the arrival order.
+
+        The same write (re)schedules the member's digest in the sparse due index, or takes the
+        member out of it when digests are off.
+        """
         event = stored.event
         assert isinstance(event, PreferencesUpdated)
         prefs: PreferencesData = event.data
         attribute = keys.event_attribute(stored.key)
         key = {"pk": _s(keys.member_pk(prefs.member_id)), "sk": _s(keys.PROFILE_SK)}
         mark = {"M": {"h": _s(stored.fingerprint)}}
+        schedule_values: dict[str, Any] = {}
+        if next_digest_due is None:
+            schedule_update = " REMOVE next_due_at, due_shard"
+        else:
+            schedule_update = ", next_due_at = :due, due_shard = :shard"
+            schedule_values = {
+                ":due": _s(sortable(next_digest_due)),
+                ":shard": _s(due_shard(prefs.member_id)),
+            }
         existing = self._conditional_update(
             Key=key,
             UpdateExpression=(
                 "SET #ev = :ev, #kind = :kind, #member = :member, #email = :email, #tz = :tz,"
                 " #day = :day, #hour = :hour, #enabled = :enabled, #order = :order, #at = :at"
+                + schedule_update
             ),
             ConditionExpression=(
                 "attribute_not_exists(#ev) AND (attribute_not_exists(#order) OR #order < :order)"
@@ -143,6 +160,7 @@ class DynamoEventStore:
                 ":enabled": {"BOOL": prefs.digest_enabled},
                 ":order": _s(f"{sortable(event.time)}#{stored.key}"),
                 ":at": _s(iso_utc(event.time)),
+                **schedule_values,
             },
         )
         if existing is None:

@@ -9,6 +9,7 @@ from rapport.timeutil import sortable
 EVENT_ATTRIBUTE_PREFIX = "ev_"
 REQUEST_PREFIX = "REQUEST#"
 PROFILE_SK = "PROFILE"
+DIGEST_PREFIX = "DIGEST#"
 
 
 def member_pk(member_id: str) -> str:
@@ -17,6 +18,10 @@ def member_pk(member_id: str) -> str:
 
 def request_sk(request_id: str) -> str:
     return f"{REQUEST_PREFIX}{request_id}"
+
+
+def digest_sk(week_start: date) -> str:
+    return f"{DIGEST_PREFIX}{week_start.isoformat()}"
 
 
 def event_attribute(key: str) -> str:

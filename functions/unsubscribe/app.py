@@ -1,0 +1,93 @@
+"""unsubscribe (Lambda function URL): GET shows a confirmation page, POST unsubscribes (RFC 8058).
+
+A forged, altered or expired token gets a 4xx and changes nothing.
+"""
+
+from __future__ import annotations
+
+import html
+from datetime import UTC, datetime
+from functools import cache
+from typing import Any
+
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.data_classes import LambdaFunctionUrlEvent
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from rapport.adapters.digest_store import DynamoDigestStore
+from rapport.adapters.secrets import signing_key
+from rapport.digest.tokens import InvalidToken, verify
+from rapport.digest.unsubscribe import unsubscribe
+from rapport.settings import SigningSettings, load
+
+logger = Logger()
+metrics = Metrics()
+
+_STATUS_FOR_REASON = {"malformed": 400, "bad_signature": 403, "expired": 410}
+_HEADERS = {
+    "Content-Type": "text/html; charset=utf-8",
+    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'",
+    "Cache-Control": "no-store",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+}
+
+
+@cache
+def _dependencies() -> tuple[DynamoDigestStore, bytes]:
+    settings = load(SigningSettings)
+    return DynamoDigestStore(settings.table_name), signing_key(settings.unsubscribe_secret_id)
+
+
+def _page(status: int, title: str, body: str) -> dict[str, Any]:
+    document = (
+        '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f"<title>{html.escape(title)}</title></head>"
+        '<body style="font-family:Helvetica,Arial,sans-serif;max-width:32rem;margin:3rem auto;'
+        f'padding:0 1rem;color:#1f2933"><h1 style="font-size:1.4rem">{html.escape(title)}</h1>'
+        f"{body}</body></html>"
+    )
+    return {"statusCode": status, "headers": _HEADERS, "body": document}
+
+
+def _confirmation_form(token: str) -> str:
+    return (
+        "<p>Stop receiving the weekly Rapport digest?</p>"
+        f'<form method="post" action="?token={html.escape(token, quote=True)}">'
+        '<input type="hidden" name="List-Unsubscribe" value="One-Click">'
+        '<button type="submit" style="font-size:1rem;padding:.5rem 1rem">Unsubscribe</button>'
+        "</form>"
+    )
+
+
+@logger.inject_lambda_context(clear_state=True)
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    request = LambdaFunctionUrlEvent(event)
+    method = request.request_context.http.method.upper()
+    token = (request.query_string_parameters or {}).get("token", "")
+    if method not in ("GET", "POST"):
+        return _page(405, "Method not allowed", "<p>Use the link in your digest.</p>")
+    if not token:
+        return _page(400, "Link incomplete", "<p>This unsubscribe link is missing its token.</p>")
+    store, key = _dependencies()
+    try:
+        if method == "GET":
+            verify(token, key, datetime.now(UTC))
+            return _page(200, "Unsubscribe from Rapport", _confirmation_form(token))
+        unsubscribe(token, key, datetime.now(UTC), store)
+    except InvalidToken as problem:
+        logger.info("unsubscribe refused", extra={"reason": problem.reason})
+        return _page(
+            _STATUS_FOR_REASON[problem.reason],
+            "This link does not work",
+            "<p>The unsubscribe link is invalid or has expired. "
+            "Use the link in your latest digest.</p>",
+        )
+    metrics.add_metric(name="Unsubscribes", unit=MetricUnit.Count, value=1)
+    logger.info("unsubscribed")
+    return _page(
+        200, "You are unsubscribed", "<p>You will not receive Rapport digests any more.</p>"
+    )

@@ -1,0 +1,207 @@
+"""DynamoDB behind the digest ports: the due index, member reads, and member-week claims.
+
+Claims live in the member's own partition (``DIGEST#<week_start>``), next to the profile and
+requests they describe, so erasing a member erases their digest history too.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterator, Sequence
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from rapport.adapters import keys
+from rapport.adapters.aws import client
+from rapport.adapters.dynamodb_store import request_events
+from rapport.contract import RequestEvent
+from rapport.digest.delivery import Claim, ClaimOutcome, MemberProfile
+from rapport.digest.fanout import DueMember
+from rapport.digest.schedule import DigestSchedule, all_due_shards
+from rapport.timeutil import sortable
+
+DUE_INDEX = "DueIndex"
+DUE_PAGE_SIZE = 500
+
+
+def _s(value: str) -> dict[str, str]:
+    return {"S": value}
+
+
+def _condition_failed(error: ClientError) -> bool:
+    return bool(error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException")
+
+
+class DynamoDigestStore:
+    def __init__(self, table_name: str) -> None:
+        self.table_name = table_name
+
+    # --- schedule_digests -------------------------------------------------------------------
+
+    def due_at(self, now: datetime) -> Iterator[DueMember]:
+        """Members whose next digest is due by ``now``: a query per shard of the due index."""
+        paginator = client("dynamodb").get_paginator("query")
+        for shard in all_due_shards():
+            for page in paginator.paginate(
+                TableName=self.table_name,
+                IndexName=DUE_INDEX,
+                KeyConditionExpression="due_shard = :shard AND next_due_at <= :now",
+                ExpressionAttributeValues={":shard": _s(shard), ":now": _s(sortable(now))},
+                PaginationConfig={"PageSize": DUE_PAGE_SIZE},
+            ):
+                for item in page["Items"]:
+                    yield DueMember(item["member_id"]["S"], item["timezone"]["S"])
+
+    # --- send_digest ------------------------------------------------------------------------
+
+    def profile(self, member_id: str) -> MemberProfile | None:
+        item = (
+            client("dynamodb")
+            .get_item(
+                TableName=self.table_name,
+                Key={"pk": _s(keys.member_pk(member_id)), "sk": _s(keys.PROFILE_SK)},
+                ConsistentRead=True,
+            )
+            .get("Item")
+        )
+        if not item:
+            return None
+        return MemberProfile(
+            member_id=member_id,
+            email=item["email"]["S"],
+            schedule=DigestSchedule(
+                timezone=item["timezone"]["S"],
+                digest_day=item["digest_day"]["S"],
+                digest_hour=int(item["digest_hour"]["N"]),
+            ),
+            digest_enabled=item["digest_enabled"]["BOOL"],
+            digests_sent=int(item.get("digests_sent", {}).get("N", "0")),
+            preferences_order=item["preferences_order"]["S"],
+        )
+
+    def member_requests(self, member_id: str) -> Sequence[Sequence[RequestEvent]]:
+        """Every request of this member: one query on the member's partition, never a scan."""
+        requests: list[list[RequestEvent]] = []
+        for page in (
+            client("dynamodb")
+            .get_paginator("query")
+            .paginate(
+                TableName=self.table_name,
+                KeyConditionExpression="pk = :pk AND begins_with(sk, :prefix)",
+                ExpressionAttributeValues={
+                    ":pk": _s(keys.member_pk(member_id)),
+                    ":prefix": _s(keys.REQUEST_PREFIX),
+                },
+                ConsistentRead=True,
+            )
+        ):
+            requests.extend(request_events(item) for item in page["Items"])
+        return requests
+
+    def _claim_key(self, member_id: str, week_start: date) -> dict[str, Any]:
+        return {"pk": _s(keys.member_pk(member_id)), "sk": _s(keys.digest_sk(week_start))}
+
+    def claim(self, member_id: str, week_start: date, now: datetime, lease: timedelta) -> Claim:
+        token = uuid.uuid4().hex
+        try:
+            client("dynamodb").put_item(
+                TableName=self.table_name,
+                Item={
+                    **self._claim_key(member_id, week_start),
+                    "kind": _s("digest"),
+                    "status": _s("claimed"),
+                    "claim_token": _s(token),
+                    "lease_until": _s(sortable(now + lease)),
+                },
+                ConditionExpression=(
+                    "attribute_not_exists(pk) OR (#status = :claimed AND lease_until < :now)"
+                ),
+                ExpressionAttributeNames={"#status": "status"},
+                ExpressionAttributeValues={":claimed": _s("claimed"), ":now": _s(sortable(now))},
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
+            )
+        except ClientError as error:
+            if not _condition_failed(error):
+                raise
+            existing = error.response.get("Item") or {}
+            sent = existing.get("status", {}).get("S") == "sent"
+            return Claim(ClaimOutcome.ALREADY_SENT if sent else ClaimOutcome.IN_PROGRESS, "")
+        return Claim(ClaimOutcome.CLAIMED, token)
+
+    def release(self, member_id: str, week_start: date, claim: Claim) -> None:
+        try:
+            client("dynamodb").delete_item(
+                TableName=self.table_name,
+                Key=self._claim_key(member_id, week_start),
+                ConditionExpression="claim_token = :token AND #status = :claimed",
+                ExpressionAttributeNames={"#status": "status"},
+                ExpressionAttributeValues={":token": _s(claim.token), ":claimed": _s("claimed")},
+            )
+        except ClientError as error:
+            if not _condition_failed(error):  # someone else's claim now: leave it alone
+                raise
+
+    def record_sent(
+        self, member_id: str, week_start: date, claim: Claim, record: dict[str, Any]
+    ) -> None:
+        client("dynamodb").update_item(
+            TableName=self.table_name,
+            Key=self._claim_key(member_id, week_start),
+            UpdateExpression="SET #status = :sent, #record = :record REMOVE lease_until",
+            ConditionExpression="claim_token = :token",
+            ExpressionAttributeNames={"#status": "status", "#record": "record"},
+            ExpressionAttributeValues={
+                ":sent": _s("sent"),
+                ":record": _s(json.dumps(record, sort_keys=True)),
+                ":token": _s(claim.token),
+            },
+        )
+
+    def advance_schedule(self, profile: MemberProfile, next_due: datetime) -> None:
+        """Move the member's next due instant on, unless their preferences changed meanwhile
+        (the preferences write has already scheduled them)."""
+        try:
+            client("dynamodb").update_item(
+                TableName=self.table_name,
+                Key={"pk": _s(keys.member_pk(profile.member_id)), "sk": _s(keys.PROFILE_SK)},
+                UpdateExpression="SET next_due_at = :next ADD digests_sent :one",
+                ConditionExpression=(
+                    "preferences_order = :order AND digest_enabled = :on "
+                    "AND (attribute_not_exists(next_due_at) OR next_due_at < :next)"
+                ),
+                ExpressionAttributeValues={
+                    ":next": _s(sortable(next_due)),
+                    ":one": {"N": "1"},
+                    ":order": _s(profile.preferences_order),
+                    ":on": {"BOOL": True},
+                },
+            )
+        except ClientError as error:
+            if not _condition_failed(error):
+                raise
+
+    # --- unsubscribe ------------------------------------------------------------------------
+
+    def disable_digests(self, member_id: str, at: datetime) -> None:
+        """Turn digests off; older preference events can no longer turn them back on."""
+        try:
+            client("dynamodb").update_item(
+                TableName=self.table_name,
+                Key={"pk": _s(keys.member_pk(member_id)), "sk": _s(keys.PROFILE_SK)},
+                UpdateExpression=(
+                    "SET digest_enabled = :off, preferences_order = :order,"
+                    " unsubscribed_at = :at REMOVE next_due_at, due_shard"
+                ),
+                ConditionExpression="attribute_exists(pk) AND preferences_order < :order",
+                ExpressionAttributeValues={
+                    ":off": {"BOOL": False},
+                    ":order": _s(f"{sortable(at)}#unsubscribe"),
+                    ":at": _s(sortable(at)),
+                },
+            )
+        except ClientError as error:
+            if not _condition_failed(error):  # no such member, or newer preferences: no change
+                raise

@@ -1,0 +1,1 @@
+"""The weekly reflection digest: scheduling, insights, rendering and exactly-once delivery."""

@@ -1,0 +1,159 @@
+"""send_digest's core: exactly one email per member-week.
+
+The member-week is claimed with a conditional write before anything is sent. A claim is a lease:
+if the worker dies before sending, the lease runs out and a retry may claim again. A failed send
+releases the claim and fails the job so SQS retries it; a successful send is recorded, and every
+later job for that member-week finds it sent and stops. The one window left is a crash between
+SES accepting the message and the record being written; it is as small as two API calls.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from enum import StrEnum
+from typing import Any, Protocol
+
+from rapport.contract import RequestEvent
+from rapport.digest import tokens
+from rapport.digest.email_message import build_email
+from rapport.digest.insights import DigestInsights, build_insights
+from rapport.digest.jobs import DigestJob
+from rapport.digest.render import render_digest
+from rapport.digest.schedule import DigestSchedule, next_due_after
+from rapport.state import DEFAULT_RESPONSE_WINDOW
+
+CLAIM_LEASE = timedelta(minutes=5)
+
+
+class ClaimOutcome(StrEnum):
+    CLAIMED = "claimed"
+    ALREADY_SENT = "already_sent"
+    IN_PROGRESS = "in_progress"
+
+
+class DeliveryStatus(StrEnum):
+    SENT = "sent"
+    ALREADY_SENT = "already_sent"
+    NOT_SUBSCRIBED = "not_subscribed"
+
+
+class DigestInProgress(Exception):
+    """Another worker holds this member-week's claim; retry later (SQS redelivers the job)."""
+
+
+@dataclass(frozen=True)
+class MemberProfile:
+    member_id: str
+    email: str
+    schedule: DigestSchedule
+    digest_enabled: bool
+    digests_sent: int
+    preferences_order: str
+
+
+@dataclass(frozen=True)
+class Claim:
+    outcome: ClaimOutcome
+    token: str
+
+
+class DigestRepository(Protocol):
+    def profile(self, member_id: str) -> MemberProfile | None: ...
+
+    def member_requests(self, member_id: str) -> Sequence[Sequence[RequestEvent]]: ...
+
+    def claim(self, member_id: str, week_start: date, now: datetime, lease: timedelta) -> Claim: ...
+
+    def release(self, member_id: str, week_start: date, claim: Claim) -> None: ...
+
+    def record_sent(
+        self, member_id: str, week_start: date, claim: Claim, record: dict[str, Any]
+    ) -> None: ...
+
+    def advance_schedule(self, profile: MemberProfile, next_due: datetime) -> None: ...
+
+
+class Mailer(Protocol):
+    def send_raw(self, sender: str, recipient: str, raw: bytes) -> str: ...
+
+
+@dataclass(frozen=True)
+class DeliverySettings:
+    sender: str
+    unsubscribe_url: str
+    signing_key: bytes
+    response_window: timedelta = DEFAULT_RESPONSE_WINDOW
+
+
+@dataclass(frozen=True)
+class Delivery:
+    status: DeliveryStatus
+    insights: DigestInsights | None = None
+    message_id: str | None = None
+
+
+def digest_record(insights: DigestInsights) -> dict[str, Any]:
+    """The DESIGN §4 figures of a sent digest, kept with its claim."""
+    week = insights.week
+    return {
+        "member_id": insights.member_id,
+        "week_start": week.week_start.isoformat(),
+        "sent": week.sent,
+        "accepted": week.accepted,
+        "declined": week.declined,
+        "withdrawn": week.withdrawn,
+        "no_response": week.no_response,
+        "pending": week.pending,
+        "acceptance_rate": week.acceptance_rate,
+    }
+
+
+def unsubscribe_link(settings: DeliverySettings, member_id: str, issued_at: datetime) -> str:
+    token = tokens.sign(member_id, issued_at, settings.signing_key)
+    separator = "&" if "?" in settings.unsubscribe_url else "?"
+    return f"{settings.unsubscribe_url}{separator}token={token}"
+
+
+def deliver(
+    job: DigestJob,
+    repository: DigestRepository,
+    mailer: Mailer,
+    settings: DeliverySettings,
+    now: datetime,
+) -> Delivery:
+    profile = repository.profile(job.member_id)
+    if profile is None or not profile.digest_enabled:
+        return Delivery(DeliveryStatus.NOT_SUBSCRIBED)
+    next_due = next_due_after(profile.schedule, job.as_of)
+    claim = repository.claim(job.member_id, job.week_start, now, CLAIM_LEASE)
+    if claim.outcome is ClaimOutcome.ALREADY_SENT:
+        repository.advance_schedule(profile, next_due)
+        return Delivery(DeliveryStatus.ALREADY_SENT)
+    if claim.outcome is ClaimOutcome.IN_PROGRESS:
+        raise DigestInProgress(f"the digest for week {job.week_start} is being sent")
+
+    insights = build_insights(
+        job.member_id,
+        repository.member_requests(job.member_id),
+        job.week_start,
+        profile.schedule.timezone,
+        job.as_of,
+        window=settings.response_window,
+        first_digest=profile.digests_sent == 0,
+    )
+    link = unsubscribe_link(settings, job.member_id, now)
+    rendered = render_digest(insights, profile.schedule.timezone, link)
+    raw = build_email(
+        rendered, sender=settings.sender, recipient=profile.email, unsubscribe_url=link, sent_at=now
+    )
+    try:
+        message_id = mailer.send_raw(settings.sender, profile.email, raw)
+    except Exception:
+        repository.release(job.member_id, job.week_start, claim)
+        raise
+    record = digest_record(insights) | {"message_id": message_id, "sent_at": now.isoformat()}
+    repository.record_sent(job.member_id, job.week_start, claim, record)
+    repository.advance_schedule(profile, next_due)
+    return Delivery(DeliveryStatus.SENT, insights, message_id)

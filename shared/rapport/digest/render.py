@@ -1,0 +1,133 @@
+"""Turn insights into the digest's subject, plain text and email-safe HTML.
+
+Templates are Jinja2 with autoescaping on for HTML: recipients' notes are untrusted text and
+can never become markup. Numbers and sentences are prepared here so templates stay simple.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+
+from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+
+from rapport.digest.insights import Comparison, DigestInsights, RateEstimate, WeekCounts
+
+
+@dataclass(frozen=True)
+class RenderedDigest:
+    subject: str
+    text: str
+    html: str
+
+
+@cache
+def _environment() -> Environment:
+    return Environment(
+        loader=PackageLoader("rapport.digest", "templates"),
+        autoescape=select_autoescape(
+            enabled_extensions=("html.j2",), disabled_extensions=("txt.j2",), default=True
+        ),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+
+
+def _percent(value: float | None) -> str:
+    return "–" if value is None else f"{round(value * 100)}%"
+
+
+def _rate_sentence(week: WeekCounts, trend: RateEstimate) -> str:
+    interval = trend.interval
+    if interval is None:
+        over_time = "No request over the last 8 weeks has been decided yet."
+    else:
+        over_time = (
+            f"Over the last 8 weeks, {trend.accepted} of {trend.decided} decided requests were "
+            f"accepted ({_percent(trend.rate)}; 95% range {_percent(interval[0])}–"
+            f"{_percent(interval[1])})."
+        )
+        if trend.decided < 10:
+            over_time += " That is a small sample, so read it as a rough guide."
+    if week.acceptance.decided:
+        this_week = f"This week {_percent(week.acceptance_rate)} of decided requests were accepted."
+        return f"{this_week} {over_time}"
+    return over_time
+
+
+def _comparison_line(comparison: Comparison) -> str:
+    if not comparison.enough_data:
+        return (
+            f"{comparison.label}: not enough data yet (needs 10 decided requests each way; "
+            f"you have {comparison.with_side.decided} {comparison.with_label} and "
+            f"{comparison.without_side.decided} {comparison.without_label})."
+        )
+    figures = (
+        f"{_percent(comparison.with_side.rate)} accepted {comparison.with_label} vs "
+        f"{_percent(comparison.without_side.rate)} {comparison.without_label}"
+    )
+    if comparison.differs:
+        return f"{comparison.label} makes a clear difference for you: {figures}."
+    return f"{comparison.label}: {figures}, but not enough data yet to call it a difference."
+
+
+def _trend_rows(trend: tuple[WeekCounts, ...]) -> list[dict[str, Any]]:
+    most = max((week.sent for week in trend), default=0) or 1
+    rows = []
+    for week in trend:
+        accepted = min(week.accepted, week.sent)
+        rows.append(
+            {
+                "label": week.week_start.strftime("%d %b"),
+                "width": max(1, round(100 * week.sent / most)) if week.sent else 1,
+                "accepted_width": round(100 * accepted / week.sent) if week.sent else 0,
+                "other_width": 100 - round(100 * accepted / week.sent) if week.sent else 100,
+                "summary": f"{week.sent} sent · {week.accepted} accepted",
+            }
+        )
+    return rows
+
+
+def subject_for(insights: DigestInsights) -> str:
+    week = insights.week
+    return (
+        f"Your week: {week.sent} sent, {week.accepted} accepted, {week.declined} declined"
+        f" — acceptance {_percent(week.acceptance_rate)}"
+    )
+
+
+def render_digest(insights: DigestInsights, timezone: str, unsubscribe_url: str) -> RenderedDigest:
+    week = insights.week
+    subject = subject_for(insights)
+    context = {
+        "insights": insights,
+        "subject": subject,
+        "timezone": timezone,
+        "unsubscribe_url": unsubscribe_url,
+        "week_label": f"{week.week_start.strftime('%d %b %Y')} to "
+        f"{insights.week_end.strftime('%d %b %Y')}",
+        "headline": (
+            f"{week.sent} request{'s' if week.sent != 1 else ''} sent, "
+            f"{week.accepted} accepted this week"
+        ),
+        "figures": [
+            ("sent", week.sent),
+            ("accepted", week.accepted),
+            ("declined", week.declined),
+            ("no response", week.no_response),
+            ("withdrawn", week.withdrawn),
+            ("pending", week.pending),
+        ],
+        "rate_sentence": _rate_sentence(week, insights.trend_acceptance),
+        "trend_rows": _trend_rows(insights.trend),
+        "comparison_lines": [_comparison_line(item) for item in insights.comparisons],
+    }
+    environment = _environment()
+    return RenderedDigest(
+        subject=subject,
+        text=environment.get_template("digest.txt.j2").render(context),
+        html=environment.get_template("digest.html.j2").render(context),
+    )
