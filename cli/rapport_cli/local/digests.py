@@ -29,7 +29,8 @@ def html_part(raw: bytes) -> str:
     message = message_from_bytes(raw, policy=policy.default)
     assert isinstance(message, EmailMessage)
     body = message.get_body(preferencelist=("html",))
-    return "" if body is None else str(body.get_content())
+    # MIME lines end in CRLF on the wire; the file on disk uses the platform's newlines.
+    return "" if body is None else str(body.get_content()).replace("\r\n", "\n")
 
 
 def file_stem(member_id: str, week_start: str) -> str:

@@ -1,0 +1,314 @@
+"""Digests end to end against a moto server over HTTP: the due index, the fan-out, exactly-once
+delivery through SES v2 (read back from what moto's SES received), and one-click unsubscribe."""
+
+from __future__ import annotations
+
+import io
+import json
+import threading
+import uuid
+from datetime import UTC, date, datetime, timedelta
+from email import message_from_string, policy
+from email.message import EmailMessage
+from typing import Any
+
+import boto3
+import pytest
+from botocore.exceptions import ClientError
+from moto.core.models import DEFAULT_ACCOUNT_ID
+from moto.ses.models import ses_backends
+
+from rapport.adapters import keys
+from rapport.adapters.aws import client, reset_clients
+from rapport.adapters.digest_store import DynamoDigestStore
+from rapport.adapters.dynamodb_store import DynamoEventStore
+from rapport.adapters.ses_mailer import SesMailer
+from rapport.digest import tokens
+from rapport.digest.delivery import DeliverySettings, DeliveryStatus, DigestInProgress, deliver
+from rapport.digest.jobs import DigestJob
+from rapport.ingest import InboundMessage, ingest
+from rapport_cli.local.event_source import DrainResult, drain
+from rapport_cli.local.lambda_runtime import FunctionHost
+from rapport_cli.local.stack import LocalStack
+from tests.support.events import answer, body, preferences, sent
+
+pytestmark = pytest.mark.integration
+
+NOW = datetime(2026, 11, 16, 9, tzinfo=UTC)  # Monday 09:00 UTC
+WEEK = date(2026, 11, 9)
+
+
+@pytest.fixture
+def host(stack: LocalStack) -> FunctionHost:
+    reset_clients()
+    return FunctionHost(stack.functions, io.StringIO())
+
+
+def _member() -> str:
+    return f"m-{uuid.uuid4().hex[:10]}"
+
+
+def _ingest(stack: LocalStack, *events: dict[str, Any]) -> None:
+    store = DynamoEventStore(stack.tables["RapportTable"])
+    for event in events:
+        ingest(InboundMessage(str(uuid.uuid4()), body(event), NOW), store)
+
+
+def _subscribe(
+    stack: LocalStack, member: str, at: datetime = NOW - timedelta(days=30), **fields: Any
+) -> str:
+    email = f"{member}@example.com"
+    _ingest(stack, preferences(member, at=at, email=email, **fields))
+    return email
+
+
+def _schedule(host: FunctionHost, now: datetime = NOW) -> int:
+    result = host.invoke("ScheduleDigestsFunction", {"scheduled_time": now.isoformat()})
+    return int(result["enqueued"])
+
+
+def _queued_jobs(stack: LocalStack) -> list[dict[str, Any]]:
+    sqs = boto3.client("sqs")
+    url = stack.queues["DigestJobsQueue"].url
+    jobs = []
+    while messages := sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages"):
+        jobs.extend(json.loads(message["Body"]) for message in messages)
+    return jobs
+
+
+def _deliver_jobs(stack: LocalStack, host: FunctionHost) -> DrainResult:
+    return drain(
+        boto3.client("sqs"),
+        stack.queues["DigestJobsQueue"],
+        host.handler("SendDigestFunction"),
+        function_name="SendDigestFunction",
+        batch_size=5,
+        region="us-east-1",
+    )
+
+
+def _emails_to(address: str) -> list[EmailMessage]:
+    backend = ses_backends[DEFAULT_ACCOUNT_ID]["us-east-1"]
+    messages = []
+    for sent_message in backend.sent_messages:
+        if address in getattr(sent_message, "destinations", []):
+            parsed = message_from_string(sent_message.raw_data, policy=policy.default)
+            assert isinstance(parsed, EmailMessage)
+            messages.append(parsed)
+    return messages
+
+
+def _enqueue(stack: LocalStack, job: DigestJob, copies: int = 1) -> None:
+    sqs = boto3.client("sqs")
+    for _ in range(copies):
+        sqs.send_message(QueueUrl=stack.queues["DigestJobsQueue"].url, MessageBody=job.to_message())
+
+
+def test_only_members_due_now_get_a_job(stack: LocalStack, host: FunctionHost) -> None:
+    due, disabled, later = _member(), _member(), _member()
+    _subscribe(stack, due, timezone="Europe/Berlin")
+    _subscribe(stack, disabled, digest_enabled=False)
+    # Subscribed an hour ago: the first digest is Monday 08:00 in Los Angeles, 16:00Z.
+    _subscribe(stack, later, at=NOW - timedelta(hours=1), timezone="America/Los_Angeles")
+
+    assert _schedule(host) == 1
+    assert _queued_jobs(stack) == [
+        {"member_id": due, "week_start": WEEK.isoformat(), "as_of": "2026-11-16T09:00:00Z"}
+    ]
+    assert _schedule(host, NOW + timedelta(hours=8)) == 2  # later is due too, by then
+
+
+def test_a_missed_run_catches_up_with_the_latest_week_only(
+    stack: LocalStack, host: FunctionHost
+) -> None:
+    member = _member()
+    _subscribe(stack, member)
+    three_weeks_late = NOW + timedelta(weeks=3)
+    assert _schedule(host, three_weeks_late) == 1
+    (job,) = _queued_jobs(stack)
+    assert job["week_start"] == (WEEK + timedelta(weeks=3)).isoformat()
+
+
+def test_a_digest_is_sent_once_to_the_latest_address(stack: LocalStack, host: FunctionHost) -> None:
+    member = _member()
+    _ingest(
+        stack,
+        preferences(member, at=NOW - timedelta(days=20), email=f"old-{member}@example.com"),
+        sent("r1", member, at=datetime(2026, 11, 10, 10, tzinfo=UTC)),
+        answer(
+            "declined",
+            "r1",
+            member,
+            at=datetime(2026, 11, 11, 10, tzinfo=UTC),
+            note="I only connect with people I've met",
+        ),
+    )
+    address = _subscribe(stack, member, at=NOW - timedelta(days=10))  # newer: a new address
+
+    assert _schedule(host) == 1
+    first = _deliver_jobs(stack, host)
+    assert len(first.succeeded) == 1
+    assert _schedule(host) == 0  # the next digest is due next week
+    assert _schedule(host, NOW + timedelta(days=7)) == 1
+
+    (message,) = _emails_to(address)
+    assert _emails_to(f"old-{member}@example.com") == []
+    assert message.get_content_type() == "multipart/alternative"
+    assert [part.get_content_type() for part in message.iter_parts()] == ["text/plain", "text/html"]
+    assert message["List-Unsubscribe"].startswith("<https://")
+    assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    text = message.get_body(preferencelist=("plain",)).get_content()  # type: ignore[union-attr]
+    assert "sent: 1" in text
+    assert "declined: 1" in text
+    assert "Welcome to Rapport" in text
+
+    record = client("dynamodb").get_item(
+        TableName=stack.tables["RapportTable"],
+        Key={"pk": {"S": keys.member_pk(member)}, "sk": {"S": keys.digest_sk(WEEK)}},
+    )["Item"]
+    figures = json.loads(record["record"]["S"])
+    assert (figures["sent"], figures["declined"], figures["acceptance_rate"]) == (1, 1, 0.0)
+
+
+def test_duplicate_jobs_send_one_email(stack: LocalStack, host: FunctionHost) -> None:
+    member = _member()
+    address = _subscribe(stack, member)
+    _enqueue(stack, DigestJob(member_id=member, week_start=WEEK, as_of=NOW), copies=4)
+    result = _deliver_jobs(stack, host)
+    assert len(result.succeeded) == 4
+    assert len(_emails_to(address)) == 1
+
+
+def test_a_failed_send_is_retried_and_sent_once(stack: LocalStack, host: FunctionHost) -> None:
+    member = _member()
+    address = _subscribe(stack, member)
+    failures = {"left": 2}
+
+    def throttle_first_sends(**_: Any) -> None:
+        if failures["left"]:
+            failures["left"] -= 1
+            raise ClientError(
+                {"Error": {"Code": "TooManyRequestsException", "Message": "injected"}}, "SendEmail"
+            )
+
+    host.handler("SendDigestFunction")  # import the function, so its clients are the shared ones
+    client("sesv2").meta.events.register(
+        "before-parameter-build.sesv2.SendEmail", throttle_first_sends
+    )
+    _enqueue(stack, DigestJob(member_id=member, week_start=WEEK, as_of=NOW))
+    result = _deliver_jobs(stack, host)
+
+    assert failures["left"] == 0
+    assert result.failed_attempts == 2
+    assert len(result.succeeded) == 1
+    assert len(_emails_to(address)) == 1
+
+
+def test_concurrent_workers_send_one_email(stack: LocalStack) -> None:
+    reset_clients()
+    member = _member()
+    address = _subscribe(stack, member)
+    job = DigestJob(member_id=member, week_start=WEEK, as_of=NOW)
+    store = DynamoDigestStore(stack.tables["RapportTable"])
+    settings = DeliverySettings("digest@rapport.example", "https://u.example/", b"key")
+    outcomes: list[str] = []
+    start = threading.Barrier(4)
+
+    def worker() -> None:
+        start.wait()
+        try:
+            outcomes.append(deliver(job, store, SesMailer(), settings, NOW).status.value)
+        except DigestInProgress:
+            outcomes.append("in_progress")
+
+    threads = [threading.Thread(target=worker) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert outcomes.count(DeliveryStatus.SENT.value) == 1
+    assert len(_emails_to(address)) == 1
+    retry = deliver(job, store, SesMailer(), settings, NOW)
+    assert retry.status is DeliveryStatus.ALREADY_SENT
+    assert len(_emails_to(address)) == 1
+
+
+def _function_url_event(method: str, token: str | None) -> dict[str, Any]:
+    return {
+        "version": "2.0",
+        "rawPath": "/",
+        "rawQueryString": f"token={token}" if token else "",
+        "queryStringParameters": {"token": token} if token else None,
+        "headers": {"content-type": "application/x-www-form-urlencoded"},
+        "requestContext": {"http": {"method": method, "path": "/"}},
+        "body": "List-Unsubscribe=One-Click" if method == "POST" else None,
+        "isBase64Encoded": False,
+    }
+
+
+def _signing_key(stack: LocalStack) -> bytes:
+    secret_id = stack.functions["UnsubscribeFunction"].environment["UNSUBSCRIBE_SECRET_ID"]
+    return str(
+        client("secretsmanager").get_secret_value(SecretId=secret_id)["SecretString"]
+    ).encode()
+
+
+def _profile(stack: LocalStack, member: str) -> dict[str, Any]:
+    return dict(
+        client("dynamodb").get_item(
+            TableName=stack.tables["RapportTable"],
+            Key={"pk": {"S": keys.member_pk(member)}, "sk": {"S": keys.PROFILE_SK}},
+        )["Item"]
+    )
+
+
+@pytest.mark.parametrize(
+    ("make_token", "status"),
+    [
+        (lambda member, key: tokens.sign(member, NOW, b"not the key"), 403),
+        (lambda member, key: tokens.sign(member, NOW - timedelta(days=90), key), 410),
+        (lambda member, key: "garbage", 400),
+        (lambda member, key: tokens.sign(member, NOW, key)[:-3] + "AAA", 403),
+    ],
+)
+def test_a_bad_unsubscribe_token_changes_nothing(
+    stack: LocalStack, host: FunctionHost, make_token: Any, status: int
+) -> None:
+    member = _member()
+    _subscribe(stack, member)
+    token = make_token(member, _signing_key(stack))
+    for method in ("GET", "POST"):
+        response = host.invoke("UnsubscribeFunction", _function_url_event(method, token))
+        assert response["statusCode"] == status
+    assert _profile(stack, member)["digest_enabled"] == {"BOOL": True}
+    assert _schedule(host) == 1
+
+
+def test_one_click_unsubscribe_stops_the_digests(stack: LocalStack, host: FunctionHost) -> None:
+    member = _member()
+    _subscribe(stack, member)
+    token = tokens.sign(member, datetime.now(UTC), _signing_key(stack))
+
+    page = host.invoke("UnsubscribeFunction", _function_url_event("GET", token))
+    assert page["statusCode"] == 200
+    assert '<form method="post"' in page["body"]
+    assert _profile(stack, member)["digest_enabled"] == {"BOOL": True}  # GET changes nothing
+
+    done = host.invoke("UnsubscribeFunction", _function_url_event("POST", token))
+    assert done["statusCode"] == 200
+    profile = _profile(stack, member)
+    assert profile["digest_enabled"] == {"BOOL": False}
+    assert "next_due_at" not in profile
+    assert _schedule(host, NOW + timedelta(days=30)) == 0
+
+
+def test_an_old_preferences_event_does_not_resubscribe(
+    stack: LocalStack, host: FunctionHost
+) -> None:
+    member = _member()
+    _subscribe(stack, member)
+    token = tokens.sign(member, datetime.now(UTC), _signing_key(stack))
+    host.invoke("UnsubscribeFunction", _function_url_event("POST", token))
+    _ingest(stack, preferences(member, at=NOW - timedelta(days=60), event_id=f"{member}-old"))
+    assert _profile(stack, member)["digest_enabled"] == {"BOOL": False}

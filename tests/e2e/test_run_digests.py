@@ -1,0 +1,156 @@
+"""`rapport run --now` sends the digests of exactly the members due, with DESIGN §4 counts that an
+independent, deliberately simple reading of the stream agrees with."""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from datetime import UTC, datetime, time, timedelta
+from email import message_from_bytes, policy
+from email.message import EmailMessage
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from rapport_cli.local import runner
+
+pytestmark = pytest.mark.e2e
+
+ROOT = Path(__file__).resolve().parents[2]
+STREAM = ROOT / "events" / "streams" / "demo.jsonl"
+MALFORMED = set(
+    json.loads((ROOT / "events" / "streams" / "demo.expected.json").read_text())["malformed_lines"]
+)
+NOW = datetime(2026, 11, 16, 18, tzinfo=UTC)  # a Monday, after 08:00 in every member's zone
+WINDOW = timedelta(days=21)
+ANSWERS = {"accepted", "declined", "withdrawn", "expired"}
+
+
+def _valid_events() -> list[dict[str, Any]]:
+    seen: set[tuple[str, str]] = set()
+    events = []
+    for number, line in enumerate(STREAM.read_text(encoding="utf-8").splitlines(), start=1):
+        if number in MALFORMED or not line.strip():
+            continue
+        event = json.loads(line)
+        if (event["source"], event["id"]) not in seen:
+            seen.add((event["source"], event["id"]))
+            event["instant"] = datetime.fromisoformat(event["time"].replace("Z", "+00:00"))
+            events.append(event)
+    return events
+
+
+def _latest_preferences(events: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    latest: dict[str, dict[str, Any]] = {}
+    for event in events:
+        if event["type"].endswith("preferences_updated"):
+            member = event["data"]["member_id"]
+            if member not in latest or event["instant"] > latest[member]["instant"]:
+                latest[member] = event
+    return {
+        member: event["data"] | {"instant": event["instant"]} for member, event in latest.items()
+    }
+
+
+def _expected_counts(events: list[dict[str, Any]], member: str, tz: str) -> dict[str, Any]:
+    """DESIGN §4, read literally: each request judged by its own events, in the member's week."""
+    zone = ZoneInfo(tz)
+    local_now = NOW.astimezone(zone).date()
+    week = local_now - timedelta(days=local_now.weekday() + 7)
+    start = datetime.combine(week, time(0), tzinfo=zone)
+    end = datetime.combine(week + timedelta(days=7), time(0), tzinfo=zone)
+    requests: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for event in events:
+        data = event["data"]
+        if data.get("sender_id") == member and event["instant"] < end:
+            requests[data["request_id"]].append(event)
+    counts = dict.fromkeys(
+        ("sent", "accepted", "declined", "withdrawn", "no_response", "pending"), 0
+    )
+    for history in requests.values():
+        sent = min((e["instant"] for e in history if e["type"].endswith(".sent")), default=None)
+        answers = sorted(
+            (e["instant"], e["type"].rsplit(".", 1)[1])
+            for e in history
+            if e["type"].rsplit(".", 1)[1] in ANSWERS
+        )
+        if sent is not None and start <= sent < end:
+            counts["sent"] += 1
+        if answers:
+            at, kind = answers[0]
+            if sent is not None and kind == "expired" and sent + WINDOW < at:
+                at = sent + WINDOW
+            if start <= at < end:
+                counts["no_response" if kind == "expired" else kind] += 1
+        elif sent is not None:
+            closes = sent + WINDOW
+            if closes < end:
+                counts["no_response"] += start <= closes
+            else:
+                counts["pending"] += 1
+    decided = counts["accepted"] + counts["declined"] + counts["no_response"]
+    counts["acceptance_rate"] = counts["accepted"] / decided if decided else None
+    return {"member_id": member, "week_start": week.isoformat(), **counts}
+
+
+@pytest.fixture(scope="module")
+def digest_run(tmp_path_factory: pytest.TempPathFactory) -> runner.RunReport:
+    return runner.run([STREAM], tmp_path_factory.mktemp("digests"), now=NOW)
+
+
+def _email(path: Path) -> EmailMessage:
+    message = message_from_bytes(path.read_bytes(), policy=policy.default)
+    assert isinstance(message, EmailMessage)
+    return message
+
+
+def test_exactly_the_due_members_get_one_digest(digest_run: runner.RunReport) -> None:
+    preferences = _latest_preferences(_valid_events())
+    subscribed = {
+        member for member, data in preferences.items() if data.get("digest_enabled", True)
+    }
+    emails = sorted((digest_run.out_dir / "digests").glob("*.eml"))
+    members = [json.loads(path.with_suffix(".json").read_text())["member_id"] for path in emails]
+    assert sorted(members) == sorted(subscribed)
+    assert len(subscribed) < len(preferences)  # the demo has a member who turned digests off
+    assert digest_run.summary.digests_sent == len(emails)
+
+
+def test_each_digest_goes_to_the_latest_address(digest_run: runner.RunReport) -> None:
+    preferences = _latest_preferences(_valid_events())
+    for path in (digest_run.out_dir / "digests").glob("*.eml"):
+        member = json.loads(path.with_suffix(".json").read_text())["member_id"]
+        assert _email(path)["To"] == preferences[member]["email"]
+
+
+def test_counts_match_the_design_definitions_in_each_local_week(
+    digest_run: runner.RunReport,
+) -> None:
+    events = _valid_events()
+    preferences = _latest_preferences(events)
+    checked = 0
+    for path in (digest_run.out_dir / "digests").glob("*.json"):
+        figures = json.loads(path.read_text())
+        member = figures["member_id"]
+        expected = _expected_counts(events, member, preferences[member].get("timezone", "UTC"))
+        assert figures == pytest.approx(expected), member
+        checked += 1
+    assert checked >= 4
+
+
+def test_every_email_has_both_parts_and_one_click_headers(digest_run: runner.RunReport) -> None:
+    for path in (digest_run.out_dir / "digests").glob("*.eml"):
+        message = _email(path)
+        assert [part.get_content_type() for part in message.iter_parts()] == [
+            "text/plain",
+            "text/html",
+        ]
+        assert message["List-Unsubscribe"].startswith("<https://")
+        assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+        html_part = message.get_body(preferencelist=("html",))
+        assert html_part is not None
+        assert path.with_suffix(".html").read_text() == html_part.get_content().replace(
+            "\r\n", "\n"
+        )
