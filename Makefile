@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 DEMO_OUT ?= out/demo
 
-.PHONY: install demo test lint typecheck schemas browser clean
+.PHONY: install demo test lint typecheck schemas browser build clean
 
 $(STAMP): pyproject.toml shared/requirements.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -47,5 +47,22 @@ browser:
 test: lint typecheck browser
 	$(BIN)/pytest -n 2 --durations=10
 
+# `sam build` needs the functions' runtime (Python 3.13) on PATH, and the SAM CLI pins its own
+# boto3 and cfn-lint, so it lives in a separate venv.
+PYTHON313 ?= $(shell for p in $(HOME)/.pyenv/versions/3.13*/bin/python3.13 python3.13; do \
+  "$$p" -c "" 2>/dev/null && { command -v "$$p"; break; }; done)
+SAM_VENV := .venv-sam
+
+$(SAM_VENV)/.installed: requirements-sam.txt
+	@test -n "$(PYTHON313)" || { echo "python3.13 not found (set PYTHON313=/path/to/python3.13)"; exit 1; }
+	test -x $(SAM_VENV)/bin/python || $(PYTHON313) -m venv $(SAM_VENV)
+	$(SAM_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-sam.txt
+	touch $@
+
+build: $(SAM_VENV)/.installed $(STAMP)
+	cd infra && PATH="$(dir $(PYTHON313)):$$PATH" SAM_CLI_TELEMETRY=0 AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-us-east-1} \
+	  ../$(SAM_VENV)/bin/sam build --template-file template.yaml --build-dir ../build/sam
+	$(BIN)/python infra/artifacts.py build/sam
+
 clean:
-	rm -rf $(VENV) out .mypy_cache .ruff_cache .pytest_cache .hypothesis
+	rm -rf $(VENV) $(SAM_VENV) out build .mypy_cache .ruff_cache .pytest_cache .hypothesis

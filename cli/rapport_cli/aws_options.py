@@ -4,16 +4,43 @@ from __future__ import annotations
 
 import argparse
 import os
+from urllib.parse import urlsplit
 
 from rapport.adapters.aws import reset_clients
+
+
+def http_url(text: str) -> str:
+    """An argparse type: refuse anything that is not an http(s) URL before the SDK sees it."""
+    parts = urlsplit(text)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an http(s) URL")
+    return text
+
+
+def _add_endpoint_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--endpoint-url", type=http_url, metavar="URL", help="an AWS-compatible endpoint (moto)"
+    )
+    parser.add_argument("--region", metavar="REGION", help="AWS region (default: from the SDK)")
 
 
 def add_aws_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--table", required=True, metavar="NAME", help="the stack's table (output TableName)"
     )
-    parser.add_argument("--endpoint-url", metavar="URL", help="an AWS-compatible endpoint (moto)")
-    parser.add_argument("--region", metavar="REGION", help="AWS region (default: from the SDK)")
+    _add_endpoint_arguments(parser)
+
+
+def add_queue_arguments(parser: argparse.ArgumentParser) -> None:
+    """For commands that publish to the events queue rather than read the table."""
+    parser.add_argument(
+        "--queue-url",
+        required=True,
+        type=http_url,
+        metavar="URL",
+        help="the events queue (stack output EventsQueueUrl)",
+    )
+    _add_endpoint_arguments(parser)
 
 
 def apply_aws_arguments(args: argparse.Namespace) -> None:

@@ -6,7 +6,15 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from rapport_cli import classify_cmd, quarantine_cmd, run_cmd, schema_cmd
+from rapport_cli import (
+    classify_cmd,
+    generate_cmd,
+    preview_cmd,
+    quarantine_cmd,
+    run_cmd,
+    schema_cmd,
+    send_cmd,
+)
 from rapport_cli.errors import UserError
 
 _EPILOG = """examples:
@@ -28,6 +36,9 @@ def build_parser() -> argparse.ArgumentParser:
     classify_cmd.register(commands)
     schema_cmd.register(commands)
     quarantine_cmd.register(commands)
+    send_cmd.register(commands)
+    generate_cmd.register(commands)
+    preview_cmd.register(commands)
     return parser
 
 

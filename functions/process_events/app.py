@@ -22,9 +22,12 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from rapport.adapters.dynamodb_store import DynamoEventStore
+from rapport.adapters.retention import Retention
 from rapport.ingest import Disposition, InboundMessage, ingest
 from rapport.settings import TableSettings, load
 
+#: The environment this function needs (checked against the template by the tests).
+SETTINGS = TableSettings
 logger = Logger()
 metrics = Metrics()
 processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
@@ -39,7 +42,8 @@ _METRIC_NAMES = {
 @cache
 def _store() -> DynamoEventStore:
     """Built on first use, then kept for the life of the container."""
-    return DynamoEventStore(load(TableSettings).table_name)
+    settings = load(SETTINGS)
+    return DynamoEventStore(settings.table_name, Retention(settings.retention))
 
 
 def handle_record(record: SQSRecord) -> str:

@@ -10,11 +10,14 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from rapport.adapters.digest_store import DynamoDigestStore
+from rapport.adapters.retention import Retention
 from rapport.adapters.sqs_jobs import SqsJobQueue
 from rapport.contract import parse_rfc3339
 from rapport.digest.fanout import fan_out
 from rapport.settings import SchedulerSettings, load
 
+#: The environment this function needs (checked against the template by the tests).
+SETTINGS = SchedulerSettings
 logger = Logger()
 metrics = Metrics()
 
@@ -28,10 +31,12 @@ def _scheduled_time(event: dict[str, Any]) -> datetime:
 @logger.inject_lambda_context(clear_state=True)
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    settings = load(SchedulerSettings)
+    settings = load(SETTINGS)
     now = _scheduled_time(event)
     enqueued = fan_out(
-        now, DynamoDigestStore(settings.table_name), SqsJobQueue(settings.digest_queue_url)
+        now,
+        DynamoDigestStore(settings.table_name, Retention(settings.retention)),
+        SqsJobQueue(settings.digest_queue_url),
     )
     metrics.add_metric(name="DigestJobsEnqueued", unit=MetricUnit.Count, value=enqueued)
     logger.info("digest jobs enqueued", extra={"enqueued": enqueued, "as_of": now.isoformat()})

@@ -18,12 +18,15 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from rapport.adapters.digest_store import DynamoDigestStore
+from rapport.adapters.retention import Retention
 from rapport.adapters.secrets import signing_key
 from rapport.adapters.ses_mailer import SesMailer
 from rapport.digest.delivery import DeliverySettings, DeliveryStatus, deliver
 from rapport.digest.jobs import job_from_message
 from rapport.settings import DigestSettings, load
 
+#: The environment this function needs (checked against the template by the tests).
+SETTINGS = DigestSettings
 logger = Logger()
 metrics = Metrics()
 processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
@@ -38,9 +41,9 @@ _METRIC_NAMES = {
 @cache
 def _dependencies() -> tuple[DynamoDigestStore, SesMailer, DeliverySettings]:
     """Built on first use, then kept for the life of the container."""
-    settings = load(DigestSettings)
+    settings = load(SETTINGS)
     return (
-        DynamoDigestStore(settings.table_name),
+        DynamoDigestStore(settings.table_name, Retention(settings.retention)),
         SesMailer(settings.ses_configuration_set),
         DeliverySettings(
             sender=settings.sender_address,

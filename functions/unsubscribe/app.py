@@ -16,11 +16,14 @@ from aws_lambda_powertools.utilities.data_classes import LambdaFunctionUrlEvent
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from rapport.adapters.digest_store import DynamoDigestStore
+from rapport.adapters.retention import Retention
 from rapport.adapters.secrets import signing_key
 from rapport.digest.tokens import InvalidToken, verify
 from rapport.digest.unsubscribe import unsubscribe
 from rapport.settings import SigningSettings, load
 
+#: The environment this function needs (checked against the template by the tests).
+SETTINGS = SigningSettings
 logger = Logger()
 metrics = Metrics()
 
@@ -36,8 +39,9 @@ _HEADERS = {
 
 @cache
 def _dependencies() -> tuple[DynamoDigestStore, bytes]:
-    settings = load(SigningSettings)
-    return DynamoDigestStore(settings.table_name), signing_key(settings.unsubscribe_secret_id)
+    settings = load(SETTINGS)
+    store = DynamoDigestStore(settings.table_name, Retention(settings.retention))
+    return store, signing_key(settings.unsubscribe_secret_id)
 
 
 def _page(status: int, title: str, body: str) -> dict[str, Any]:

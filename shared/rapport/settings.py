@@ -19,6 +19,11 @@ class TableSettings(BaseModel):
     model_config = ConfigDict(frozen=True, extra="ignore")
 
     table_name: str = Field(alias="TABLE_NAME", min_length=1)
+    retention_days: int = Field(default=400, alias="RETENTION_DAYS", ge=1, le=3650)
+
+    @property
+    def retention(self) -> timedelta:
+        return timedelta(days=self.retention_days)
 
 
 class ReadSettings(TableSettings):

@@ -70,7 +70,7 @@ def _schedule(host: FunctionHost, now: datetime = NOW) -> int:
 def _queued_jobs(stack: LocalStack) -> list[dict[str, Any]]:
     sqs = boto3.client("sqs")
     url = stack.queues["DigestJobsQueue"].url
-    jobs = []
+    jobs: list[dict[str, Any]] = []
     while messages := sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages"):
         jobs.extend(json.loads(message["Body"]) for message in messages)
     return jobs

@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from rapport_cli.local import runner
+from rapport_cli.main import main
 
 pytestmark = pytest.mark.e2e
 
@@ -66,7 +67,7 @@ def _expected_counts(events: list[dict[str, Any]], member: str, tz: str) -> dict
         data = event["data"]
         if data.get("sender_id") == member and event["instant"] < end:
             requests[data["request_id"]].append(event)
-    counts = dict.fromkeys(
+    counts: dict[str, Any] = dict.fromkeys(
         ("sent", "accepted", "declined", "withdrawn", "no_response", "pending"), 0
     )
     for history in requests.values():
@@ -154,3 +155,31 @@ def test_every_email_has_both_parts_and_one_click_headers(digest_run: runner.Run
         assert path.with_suffix(".html").read_text() == html_part.get_content().replace(
             "\r\n", "\n"
         )
+
+
+def test_preview_renders_the_same_figures_without_aws(
+    digest_run: runner.RunReport, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    sent_digest = json.loads(
+        (digest_run.out_dir / "digests" / "m-priya_2026-11-09.json").read_text()
+    )
+    code = main(
+        [
+            "preview",
+            "--events",
+            str(STREAM),
+            "--member",
+            "m-priya",
+            "--week",
+            "2026-11-09",
+            "--out",
+            str(tmp_path),
+        ]
+    )
+    assert code == 0
+    html_path = Path(capsys.readouterr().out.strip())
+    assert html_path == tmp_path / "m-priya_2026-11-09.html"
+    text = html_path.with_suffix(".txt").read_text()
+    for name in ("sent", "accepted", "declined", "withdrawn", "pending"):
+        assert f"{name}: {sent_digest[name]}\n" in text
+    assert f"no response: {sent_digest['no_response']}\n" in text

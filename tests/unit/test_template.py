@@ -2,42 +2,23 @@
 
 from __future__ import annotations
 
-import copy
 import json
-from pathlib import Path
 from typing import Any
 
 import pytest
 from cfnlint.api import ManualArgs, lint
-from samtranslator.translator.transform import transform
+from pydantic import BaseModel
 
-from rapport.settings import ReadSettings, TableSettings
-from rapport_cli.local.lambda_runtime import load_handler
+from rapport.adapters.digest_store import DUE_INDEX
+from rapport.adapters.retention import EXPIRES_AT
+from rapport_cli.local.lambda_runtime import load_module
 from rapport_cli.local.template import TEMPLATE_PATH, load_template
-
-
-class _NoManagedPolicies:
-    """The template uses inline policies only, so no managed-policy lookup is needed offline."""
-
-    def load(self) -> dict[str, str]:
-        return {}
-
-
-def _with_s3_code(template: dict[str, Any]) -> dict[str, Any]:
-    """Local CodeUri/ContentUri become s3:// placeholders, as `sam package` would make them."""
-    packaged = copy.deepcopy(template)
-    for resource in packaged["Resources"].values():
-        properties = resource.get("Properties", {})
-        for key in ("CodeUri", "ContentUri"):
-            if isinstance(properties.get(key), str):
-                properties[key] = f"s3://rapport-artifacts/{Path(properties[key]).name}.zip"
-    return packaged
+from tests.support.iam import translated_template
 
 
 @pytest.fixture(scope="module")
 def translated() -> dict[str, Any]:
-    result: dict[str, Any] = transform(_with_s3_code(load_template()), {}, _NoManagedPolicies())
-    return result
+    return translated_template()
 
 
 def test_the_translated_template_lints_clean(translated: dict[str, Any]) -> None:
@@ -88,25 +69,34 @@ def test_every_queue_is_encrypted_and_every_consumed_queue_has_a_dead_letter_que
         assert redrive["deadLetterTargetArn"]["Fn::GetAtt"][0] in queues
 
 
-@pytest.mark.parametrize(
-    "logical_id",
-    [
-        name
-        for name, spec in load_template()["Resources"].items()
-        if spec["Type"] == "AWS::Serverless::Function"
-    ],
-)
+_FUNCTIONS = [
+    name
+    for name, spec in load_template()["Resources"].items()
+    if spec["Type"] == "AWS::Serverless::Function"
+]
+
+
+@pytest.mark.parametrize("logical_id", _FUNCTIONS)
 def test_every_handler_imports_and_its_settings_are_provided(logical_id: str) -> None:
     template = load_template()
     properties = template["Resources"][logical_id]["Properties"]
     code_dir = (TEMPLATE_PATH.parent / properties["CodeUri"]).resolve()
-    handler = load_handler(code_dir, properties["Handler"], f"template_check_{logical_id}")
-    assert callable(handler)
+    module = load_module(code_dir, properties["Handler"], f"template_check_{logical_id}")
+    assert callable(getattr(module, properties["Handler"].rsplit(".", 1)[1]))
     environment = {
         **template["Globals"]["Function"]["Environment"]["Variables"],
         **properties.get("Environment", {}).get("Variables", {}),
     }
-    for model in (TableSettings, ReadSettings):
-        for field in model.model_fields.values():
-            if field.is_required():
-                assert field.alias in environment, f"{logical_id} lacks {field.alias}"
+    settings: type[BaseModel] = module.SETTINGS
+    for field in settings.model_fields.values():
+        assert field.alias in environment, f"{logical_id} does not set {field.alias}"
+
+
+def test_the_table_and_its_index_are_the_ones_the_stores_use() -> None:
+    table = load_template()["Resources"]["RapportTable"]["Properties"]
+    assert [key["AttributeName"] for key in table["KeySchema"]] == ["pk", "sk"]
+    (index,) = table["GlobalSecondaryIndexes"]
+    assert index["IndexName"] == DUE_INDEX
+    assert [key["AttributeName"] for key in index["KeySchema"]] == ["due_shard", "next_due_at"]
+    assert set(index["Projection"]["NonKeyAttributes"]) == {"member_id", "timezone", EXPIRES_AT}
+    assert table["TimeToLiveSpecification"] == {"AttributeName": EXPIRES_AT, "Enabled": True}

@@ -9,6 +9,7 @@ import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import ModuleType
 from typing import Any, TextIO
 
 from rapport_cli.local.call_log import CallLog
@@ -38,16 +39,23 @@ class LocalContext:
         return 30_000
 
 
-def load_handler(code_dir: Path, handler: str, module_alias: str) -> Handler:
-    """Import ``<code_dir>/<module>.py`` under a unique name (every function has an ``app.py``)."""
-    module_name, function_name = handler.rsplit(".", 1)
+def load_module(code_dir: Path, handler: str, module_alias: str) -> ModuleType:
+    """Import the handler's module, ``<code_dir>/<module>.py``, under a unique name (every
+    function has an ``app.py``)."""
+    module_name = handler.rsplit(".", 1)[0]
     path = code_dir / f"{module_name}.py"
     spec = importlib.util.spec_from_file_location(module_alias, path)
     if spec is None or spec.loader is None:
         raise ImportError(f"cannot load handler module {path}")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    function: Handler = getattr(module, function_name)
+    return module
+
+
+def load_handler(code_dir: Path, handler: str, module_alias: str) -> Handler:
+    function: Handler = getattr(
+        load_module(code_dir, handler, module_alias), handler.rsplit(".", 1)[1]
+    )
     return function
 
 

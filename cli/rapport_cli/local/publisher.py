@@ -6,17 +6,20 @@ itself refuses never reaches the pipeline, so it is recorded here with its line 
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-# SQS accepts only these characters in a message body (the XML 1.0 character range).
-_SQS_FORBIDDEN = re.compile("[^\x09\x0a\x0d\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
-_BATCH_ENTRIES = 10
-_BATCH_BYTES = 1024 * 1024
-_SEND_ATTEMPTS = 5
+from rapport.adapters.sqs_batch import (
+    RetryPolicy,
+    fits_in_batch,
+    has_forbidden_characters,
+    send_batch,
+)
+
+# A local moto queue has no transient failures worth waiting for: retry at once.
+_RETRY = RetryPolicy(attempts=5, base_delay=0.0, max_delay=0.0)
 
 
 @dataclass(frozen=True)
@@ -69,7 +72,7 @@ def _sqs_refusal(line: InputLine, max_bytes: int) -> RefusedLine | None:
             "rejected_by_queue",
             f"The message is {size} bytes; SQS accepts at most {max_bytes}",
         )
-    if _SQS_FORBIDDEN.search(line.text):
+    if has_forbidden_characters(line.text):
         return RefusedLine(
             line, "rejected_by_queue", "The line contains characters SQS does not accept"
         )
@@ -81,7 +84,7 @@ def _batches(lines: Iterable[InputLine]) -> Iterator[list[InputLine]]:
     size = 0
     for line in lines:
         line_size = len(line.text.encode("utf-8"))
-        if batch and (len(batch) == _BATCH_ENTRIES or size + line_size > _BATCH_BYTES):
+        if batch and not fits_in_batch(len(batch), size, line_size):
             yield batch
             batch, size = [], 0
         batch.append(line)
@@ -92,25 +95,17 @@ def _batches(lines: Iterable[InputLine]) -> Iterator[list[InputLine]]:
 
 def _send(sqs: Any, queue_url: str, batch: list[InputLine], result: PublishResult) -> None:
     """Send one batch, retrying only the entries that failed for a transient reason."""
-    pending = dict(enumerate(batch))
-    for _attempt in range(_SEND_ATTEMPTS):
-        response = sqs.send_message_batch(
-            QueueUrl=queue_url,
-            Entries=[
-                {"Id": str(index), "MessageBody": line.text} for index, line in pending.items()
-            ],
-        )
-        for success in response.get("Successful", []):
-            result.published[success["MessageId"]] = pending.pop(int(success["Id"]))
-        for failure in response.get("Failed", []):
-            if failure.get("SenderFault"):
-                line = pending.pop(int(failure["Id"]))
-                result.refused.append(
-                    RefusedLine(line, "rejected_by_queue", failure.get("Message", ""))
-                )
-        if not pending:
-            return
-    raise RuntimeError(f"SQS kept failing to accept {len(pending)} message(s)")
+    outcome = send_batch(sqs, queue_url, [line.text for line in batch], _RETRY)
+    for index, message_id in outcome.message_ids.items():
+        result.published[message_id] = batch[index]
+    kept_failing = 0
+    for index, failure in outcome.failures.items():
+        if failure.sender_fault:
+            result.refused.append(RefusedLine(batch[index], "rejected_by_queue", failure.message))
+        else:
+            kept_failing += 1
+    if kept_failing:
+        raise RuntimeError(f"SQS kept failing to accept {kept_failing} message(s)")
 
 
 def publish(

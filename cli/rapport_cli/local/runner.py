@@ -21,6 +21,7 @@ from moto.core.models import DEFAULT_ACCOUNT_ID as ACCOUNT_ID
 from moto.ses.models import ses_backends
 
 from rapport.adapters.dynamodb_store import QuarantinedEvent, count_events, request_events
+from rapport.adapters.retention import Retention
 from rapport.settings import ReadSettings
 from rapport.state import request_status
 from rapport.timeutil import iso_utc
@@ -223,7 +224,7 @@ def _operate(
             published=published,
             drained=drained,
             dead_letters=_drain_all(sqs, stack.queues[queue.dead_letter_logical_id or ""].url),
-            items=list(_scan(dynamodb, stack.tables[TABLE])),
+            items=[item for item in _scan(dynamodb, stack.tables[TABLE]) if Retention().live(item)],
             settings=ReadSettings.model_validate(function.environment),
             calls=calls,
             digest_jobs=digest_jobs,

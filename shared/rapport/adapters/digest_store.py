@@ -17,6 +17,7 @@ from botocore.exceptions import ClientError
 from rapport.adapters import keys
 from rapport.adapters.aws import client
 from rapport.adapters.dynamodb_store import request_events
+from rapport.adapters.retention import EXPIRES_AT, Retention
 from rapport.contract import RequestEvent
 from rapport.digest.delivery import Claim, ClaimOutcome, MemberProfile
 from rapport.digest.fanout import DueMember
@@ -36,8 +37,9 @@ def _condition_failed(error: ClientError) -> bool:
 
 
 class DynamoDigestStore:
-    def __init__(self, table_name: str) -> None:
+    def __init__(self, table_name: str, retention: Retention | None = None) -> None:
         self.table_name = table_name
+        self.retention = retention or Retention()
 
     # --- schedule_digests -------------------------------------------------------------------
 
@@ -53,7 +55,8 @@ class DynamoDigestStore:
                 PaginationConfig={"PageSize": DUE_PAGE_SIZE},
             ):
                 for item in page["Items"]:
-                    yield DueMember(item["member_id"]["S"], item["timezone"]["S"])
+                    if self.retention.live(item):
+                        yield DueMember(item["member_id"]["S"], item["timezone"]["S"])
 
     # --- send_digest ------------------------------------------------------------------------
 
@@ -67,7 +70,7 @@ class DynamoDigestStore:
             )
             .get("Item")
         )
-        if not item:
+        if not item or not self.retention.live(item):
             return None
         return MemberProfile(
             member_id=member_id,
@@ -98,7 +101,9 @@ class DynamoDigestStore:
                 ConsistentRead=True,
             )
         ):
-            requests.extend(request_events(item) for item in page["Items"])
+            requests.extend(
+                request_events(item) for item in page["Items"] if self.retention.live(item)
+            )
         return requests
 
     def _claim_key(self, member_id: str, week_start: date) -> dict[str, Any]:
@@ -115,6 +120,7 @@ class DynamoDigestStore:
                     "status": _s("claimed"),
                     "claim_token": _s(token),
                     "lease_until": _s(sortable(now + lease)),
+                    EXPIRES_AT: self.retention.expiry(),
                 },
                 ConditionExpression=(
                     "attribute_not_exists(pk) OR (#status = :claimed AND lease_until < :now)"
@@ -150,13 +156,16 @@ class DynamoDigestStore:
         client("dynamodb").update_item(
             TableName=self.table_name,
             Key=self._claim_key(member_id, week_start),
-            UpdateExpression="SET #status = :sent, #record = :record REMOVE lease_until",
+            UpdateExpression=(
+                "SET #status = :sent, #record = :record, expires_at = :exp REMOVE lease_until"
+            ),
             ConditionExpression="claim_token = :token",
             ExpressionAttributeNames={"#status": "status", "#record": "record"},
             ExpressionAttributeValues={
                 ":sent": _s("sent"),
                 ":record": _s(json.dumps(record, sort_keys=True)),
                 ":token": _s(claim.token),
+                ":exp": self.retention.expiry(),
             },
         )
 
@@ -167,7 +176,7 @@ class DynamoDigestStore:
             client("dynamodb").update_item(
                 TableName=self.table_name,
                 Key={"pk": _s(keys.member_pk(profile.member_id)), "sk": _s(keys.PROFILE_SK)},
-                UpdateExpression="SET next_due_at = :next ADD digests_sent :one",
+                UpdateExpression="SET next_due_at = :next, expires_at = :exp ADD digests_sent :one",
                 ConditionExpression=(
                     "preferences_order = :order AND digest_enabled = :on "
                     "AND (attribute_not_exists(next_due_at) OR next_due_at < :next)"
@@ -177,6 +186,7 @@ class DynamoDigestStore:
                     ":one": {"N": "1"},
                     ":order": _s(profile.preferences_order),
                     ":on": {"BOOL": True},
+                    ":exp": self.retention.expiry(),
                 },
             )
         except ClientError as error:
@@ -193,13 +203,14 @@ class DynamoDigestStore:
                 Key={"pk": _s(keys.member_pk(member_id)), "sk": _s(keys.PROFILE_SK)},
                 UpdateExpression=(
                     "SET digest_enabled = :off, preferences_order = :order,"
-                    " unsubscribed_at = :at REMOVE next_due_at, due_shard"
+                    " unsubscribed_at = :at, expires_at = :exp REMOVE next_due_at, due_shard"
                 ),
                 ConditionExpression="attribute_exists(pk) AND preferences_order < :order",
                 ExpressionAttributeValues={
                     ":off": {"BOOL": False},
                     ":order": _s(f"{sortable(at)}#unsubscribe"),
                     ":at": _s(sortable(at)),
+                    ":exp": self.retention.expiry(),
                 },
             )
         except ClientError as error:

@@ -20,6 +20,7 @@ from botocore.exceptions import ClientError
 
 from rapport.adapters import keys
 from rapport.adapters.aws import client
+from rapport.adapters.retention import EXPIRES_AT, Retention
 from rapport.contract import PreferencesData, PreferencesUpdated, RequestEvent
 from rapport.digest.schedule import due_shard
 from rapport.ingest import PermanentStoreError, QuarantineEntry, StoredEvent, WriteOutcome
@@ -53,8 +54,9 @@ def _outcome_from_existing(
 
 
 class DynamoEventStore:
-    def __init__(self, table_name: str) -> None:
+    def __init__(self, table_name: str, retention: Retention | None = None) -> None:
         self.table_name = table_name
+        self.retention = retention or Retention()
 
     def _conditional_update(self, **request: Any) -> Item | None:
         """Run an update; None when it applied, the existing item when its condition failed."""
@@ -82,16 +84,20 @@ class DynamoEventStore:
                 "pk": _s(keys.member_pk(event.data.sender_id)),
                 "sk": _s(keys.request_sk(event.data.request_id)),
             },
-            UpdateExpression="SET #ev = :ev, #kind = :kind, #sender = :sender, #request = :request",
+            UpdateExpression=(
+                "SET #ev = :ev, #kind = :kind, #sender = :sender, #request = :request, #exp = :exp"
+            ),
             ConditionExpression="attribute_not_exists(#ev)",
             ExpressionAttributeNames={
                 "#ev": attribute,
                 "#kind": "kind",
                 "#sender": "sender_id",
                 "#request": "request_id",
+                "#exp": EXPIRES_AT,
             },
             ExpressionAttributeValues={
                 ":ev": {"M": {"h": _s(stored.fingerprint), "e": _s(stored.canonical)}},
+                ":exp": self.retention.expiry(),
                 ":kind": _s("request"),
                 ":sender": _s(event.data.sender_id),
                 ":request": _s(event.data.request_id),
@@ -131,8 +137,8 @@ class DynamoEventStore:
             Key=key,
             UpdateExpression=(
                 "SET #ev = :ev, #kind = :kind, #member = :member, #email = :email, #tz = :tz,"
-                " #day = :day, #hour = :hour, #enabled = :enabled, #order = :order, #at = :at"
-                + schedule_update
+                " #day = :day, #hour = :hour, #enabled = :enabled, #order = :order, #at = :at,"
+                " #exp = :exp" + schedule_update
             ),
             ConditionExpression=(
                 "attribute_not_exists(#ev) AND (attribute_not_exists(#order) OR #order < :order)"
@@ -148,6 +154,7 @@ class DynamoEventStore:
                 "#enabled": "digest_enabled",
                 "#order": "preferences_order",
                 "#at": "preferences_time",
+                "#exp": EXPIRES_AT,
             },
             ExpressionAttributeValues={
                 ":ev": mark,
@@ -160,6 +167,7 @@ class DynamoEventStore:
                 ":enabled": {"BOOL": prefs.digest_enabled},
                 ":order": _s(f"{sortable(event.time)}#{stored.key}"),
                 ":at": _s(iso_utc(event.time)),
+                ":exp": self.retention.expiry(),
                 **schedule_values,
             },
         )
@@ -193,6 +201,7 @@ class DynamoEventStore:
             "enqueued_at": _s(iso_utc(entry.enqueued_at)),
             "error_code": _s(entry.error_code),
             "message": _s(entry.message),
+            EXPIRES_AT: self.retention.expiry(),
             **_payload_attributes(entry.payload),
         }
         if entry.event_id is not None:
@@ -256,8 +265,11 @@ class QuarantinedEvent:
         )
 
 
-def list_quarantined(table_name: str, day: date) -> Iterator[QuarantinedEvent]:
+def list_quarantined(
+    table_name: str, day: date, retention: Retention | None = None
+) -> Iterator[QuarantinedEvent]:
     """One day's quarantine, oldest first: a query on that day's partition."""
+    retention = retention or Retention()
     paginator = client("dynamodb").get_paginator("query")
     for page in paginator.paginate(
         TableName=table_name,
@@ -265,10 +277,13 @@ def list_quarantined(table_name: str, day: date) -> Iterator[QuarantinedEvent]:
         ExpressionAttributeValues={":pk": _s(keys.quarantine_pk_for_day(day))},
     ):
         for item in page["Items"]:
-            yield QuarantinedEvent.from_item(item)
+            if retention.live(item):
+                yield QuarantinedEvent.from_item(item)
 
 
-def get_quarantined(table_name: str, quarantine_id: str) -> QuarantinedEvent | None:
+def get_quarantined(
+    table_name: str, quarantine_id: str, retention: Retention | None = None
+) -> QuarantinedEvent | None:
     day = keys.quarantine_day(quarantine_id)
     if day is None:
         return None
@@ -278,7 +293,8 @@ def get_quarantined(table_name: str, quarantine_id: str) -> QuarantinedEvent | N
         ConsistentRead=True,
     )
     item = response.get("Item")
-    return QuarantinedEvent.from_item(item) if item else None
+    live = item is not None and (retention or Retention()).live(item)
+    return QuarantinedEvent.from_item(item) if item and live else None
 
 
 def payload_of(item: Item) -> str:

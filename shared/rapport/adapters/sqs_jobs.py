@@ -3,36 +3,25 @@
 from __future__ import annotations
 
 from rapport.adapters.aws import client
+from rapport.adapters.sqs_batch import RetryPolicy, send_batch
 from rapport.digest.jobs import DigestJob
-
-_ATTEMPTS = 4
 
 
 class JobsNotEnqueued(RuntimeError):
-    """Some jobs could not be enqueued; the scheduler run fails and is retried."""
+    """Some jobs could not be enqueued; the scheduler run fails and the schedule retries it."""
 
 
 class SqsJobQueue:
-    def __init__(self, queue_url: str) -> None:
+    def __init__(self, queue_url: str, retry: RetryPolicy | None = None) -> None:
         self.queue_url = queue_url
+        self.retry = retry or RetryPolicy()
 
     def enqueue(self, jobs: list[DigestJob]) -> None:
-        pending = {str(index): job for index, job in enumerate(jobs)}
-        for _ in range(_ATTEMPTS):
-            response = client("sqs").send_message_batch(
-                QueueUrl=self.queue_url,
-                Entries=[
-                    {"Id": entry_id, "MessageBody": job.to_message()}
-                    for entry_id, job in pending.items()
-                ],
+        outcome = send_batch(
+            client("sqs"), self.queue_url, [job.to_message() for job in jobs], self.retry
+        )
+        if outcome.failures:
+            first = next(iter(outcome.failures.values()))
+            raise JobsNotEnqueued(
+                f"SQS did not accept {len(outcome.failures)} of {len(jobs)} job(s): {first.code}"
             )
-            for success in response.get("Successful", []):
-                pending.pop(success["Id"], None)
-            permanent = [item for item in response.get("Failed", []) if item.get("SenderFault")]
-            if permanent:
-                raise JobsNotEnqueued(
-                    f"SQS refused {len(permanent)} job(s): {permanent[0].get('Code')}"
-                )
-            if not pending:
-                return
-        raise JobsNotEnqueued(f"{len(pending)} job(s) still failing after {_ATTEMPTS} attempts")

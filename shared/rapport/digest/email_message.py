@@ -30,7 +30,5 @@ def build_email(
     message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     # Quoted-printable keeps the message 7-bit clean, as SES expects of raw messages.
     message.set_content(rendered.text, subtype="plain", charset="utf-8", cte="quoted-printable")
-    message.add_alternative(
-        rendered.html, subtype="html", charset="utf-8", cte="quoted-printable"
-    )
+    message.add_alternative(rendered.html, subtype="html", charset="utf-8", cte="quoted-printable")
     return message.as_bytes()

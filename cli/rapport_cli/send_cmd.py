@@ -1,0 +1,173 @@
+"""``rapport send``: publish a JSONL file of events to the events queue, as a platform would.
+
+Unlike ``rapport run``, which publishes invalid lines on purpose so the pipeline quarantines them,
+``send`` is the platform's side: each line is checked against the contract first and an invalid
+line is reported with its line number instead of being sent.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
+
+from rapport.producer import Publisher
+from rapport.validation import InvalidEvent
+from rapport_cli.aws_options import add_queue_arguments, apply_aws_arguments
+from rapport_cli.errors import UserError
+from rapport_cli.local.publisher import PublishResult, RefusedLine, read_lines
+
+_EPILOG = """examples:
+  rapport send events/streams/demo.jsonl --queue-url "$EVENTS_QUEUE_URL"
+  rapport send day1.jsonl --queue-url "$EVENTS_QUEUE_URL" --json > report.json
+  rapport send day1.jsonl --endpoint-url http://127.0.0.1:5000 --region us-east-1 \\
+      --queue-url http://127.0.0.1:5000/123456789012/rapport-events
+  rapport generate --members 20 --weeks 4 --seed 7 | rapport send /dev/stdin --queue-url URL
+
+Blank lines are skipped. An invalid line (not UTF-8, not a valid event, or characters SQS does
+not accept) is reported as "line N: error_code: message" and not sent; the other lines still are.
+
+exit status:
+  0  every event line was sent
+  1  some lines were invalid or not accepted by SQS (all the others were sent)
+  2  the command could not run or was cut short: a missing file, a bad URL, an unreachable
+     endpoint or queue (the error says how many events were sent before)
+"""
+
+
+@dataclass(frozen=True)
+class Problem:
+    """A line or event that was not sent; ``line`` is None when SQS refused it after batching."""
+
+    line: int | None
+    event_id: str | None
+    error_code: str
+    message: str
+
+    def describe(self) -> str:
+        where = f"line {self.line}" if self.line is not None else f"event {self.event_id}"
+        return f"{where}: {self.error_code}: {self.message}"
+
+
+@dataclass
+class SendReport:
+    sent: int = 0
+    invalid: int = 0
+    unsent: int = 0
+    retried: int = 0
+    blank_lines: int = 0
+    #: kept only for ``--json``; otherwise each problem is printed as it is found
+    problems: list[Problem] = field(default_factory=list)
+
+
+def register(commands: Any) -> None:
+    parser = commands.add_parser(
+        "send",
+        help="validate a JSONL file of events and publish it to the events queue",
+        description=(
+            "Stream FILE line by line, validate each event against the contract, and send the "
+            "valid ones to the events queue in batches of up to 10, re-sending only the entries "
+            "SQS failed to accept for a transient reason."
+        ),
+        epilog=_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("file", type=Path, metavar="FILE.jsonl", help="one CloudEvent per line")
+    add_queue_arguments(parser)
+    parser.add_argument(
+        "--json", action="store_true", help="print a JSON summary (with every problem) on stdout"
+    )
+    parser.set_defaults(handler=_send)
+
+
+def _send(args: argparse.Namespace) -> int:
+    path: Path = args.file
+    if not path.exists():
+        raise UserError(f"no such events file: {path}")
+    if path.is_dir():
+        raise UserError(f"{path} is a directory, not an events file")
+    apply_aws_arguments(args)
+    console = Console(stderr=True)
+    report = SendReport()
+
+    def found(problem: Problem) -> None:
+        if args.json:
+            report.problems.append(problem)
+        else:
+            _say(console, problem.describe())
+
+    try:
+        publisher = Publisher(args.queue_url)
+    except BotoCoreError as exc:
+        raise UserError(f"cannot create an SQS client: {exc}") from None
+    try:
+        _publish_lines(path, publisher, report, found, console)
+    except (ClientError, BotoCoreError) as exc:
+        raise UserError(
+            f"cannot send to {args.queue_url}: {exc} "
+            f"({publisher.result.sent} event(s) were sent before this)"
+        ) from None
+    except OSError as exc:
+        raise UserError(f"cannot read {path}: {exc.strerror or exc}") from None
+
+    for failure in publisher.result.unsent:
+        found(Problem(None, failure.event_id, failure.error_code, failure.message))
+    report.sent = publisher.result.sent
+    report.retried = publisher.result.retried
+    report.unsent = len(publisher.result.unsent)
+    if args.json:
+        print(json.dumps(asdict(report), ensure_ascii=False))
+    _say(
+        console,
+        f"sent {report.sent} event(s) to {args.queue_url}; {report.invalid} invalid line(s) and "
+        f"{report.unsent} event(s) SQS did not accept were not sent",
+    )
+    return 1 if report.invalid or report.unsent else 0
+
+
+def _say(console: Console, text: str) -> None:
+    """One unwrapped line, never read as rich markup (messages quote the user's input)."""
+    console.print(text, markup=False, highlight=False, soft_wrap=True)
+
+
+def _publish_lines(
+    path: Path,
+    publisher: Publisher,
+    report: SendReport,
+    found: Callable[[Problem], None],
+    console: Console,
+) -> None:
+    """Stream ``path`` into ``publisher``; progress is measured in bytes of the file read."""
+    total = path.stat().st_size if path.is_file() else None
+    lines = PublishResult()  # read_lines counts blank lines here
+    with Progress(
+        TextColumn("sending"),
+        BarColumn(),
+        TaskProgressColumn(),
+        TextColumn("{task.fields[sent]} sent"),
+        TimeElapsedColumn(),
+        console=console,
+    ) as bar:
+        task = bar.add_task("sending", total=total, sent=0)
+        for item in read_lines([path], lines):
+            line = item.line if isinstance(item, RefusedLine) else item
+            bar.update(task, advance=len(line.text.encode("utf-8")) + 1, sent=publisher.result.sent)
+            if isinstance(item, RefusedLine):
+                report.invalid += 1
+                found(Problem(line.number, None, item.error_code, item.message))
+                continue
+            try:
+                publisher.add(item.text)
+            except InvalidEvent as exc:
+                report.invalid += 1
+                found(Problem(line.number, exc.event_id, exc.error_code, exc.message))
+        publisher.flush()
+        bar.update(task, completed=total, sent=publisher.result.sent)
+    report.blank_lines = lines.blank_lines

@@ -1,0 +1,103 @@
+"""The published JSON Schema agrees with the models on every line of the demo stream.
+
+Platforms that validate with `events/schema/` instead of the Python models must accept what the
+pipeline stores and reject the stream's malformed lines. The one bad line the schema cannot catch
+is the conflicting duplicate: it is a valid event on its own and only the pipeline's dedupe step
+(same `source` and `id` as an earlier line, different content) quarantines it.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import pytest
+
+from rapport.validation import parse_event
+from rapport_cli.generator import GeneratorConfig, generate
+
+ROOT = Path(__file__).resolve().parents[2]
+SCHEMA_DIR = ROOT / "events" / "schema"
+STREAM = ROOT / "events" / "streams" / "demo.jsonl"
+EXPECTED = json.loads((ROOT / "events" / "streams" / "demo.expected.json").read_text())
+MALFORMED = set(EXPECTED["malformed_lines"])
+LINES = dict(enumerate(STREAM.read_text(encoding="utf-8").splitlines(), start=1))
+CHECKER = jsonschema.FormatChecker()
+
+
+@cache
+def _validator(name: str) -> jsonschema.protocols.Validator:
+    schema = json.loads((SCHEMA_DIR / name).read_text(encoding="utf-8"))
+    validator_class = jsonschema.validators.validator_for(schema)
+    validator_class.check_schema(schema)
+    return validator_class(schema, format_checker=CHECKER)
+
+
+ENVELOPE = _validator("rapport.event.schema.json")
+
+
+def schema_errors(document: Any) -> list[str]:
+    """Errors from the envelope schema and, for a known type, from that type's own schema."""
+    errors = [error.message for error in ENVELOPE.iter_errors(document)]
+    event_type = document.get("type") if isinstance(document, dict) else None
+    if isinstance(event_type, str) and (SCHEMA_DIR / f"{event_type}.schema.json").is_file():
+        own = _validator(f"{event_type}.schema.json")
+        errors += [error.message for error in own.iter_errors(document)]
+    return errors
+
+
+def test_the_stream_and_its_list_of_bad_lines_agree() -> None:
+    assert len(LINES) == EXPECTED["received"]
+    assert set(LINES) >= MALFORMED
+
+
+@pytest.mark.parametrize("number", sorted(set(LINES) - MALFORMED))
+def test_every_valid_line_of_the_demo_stream_passes_the_schema(number: int) -> None:
+    assert schema_errors(json.loads(LINES[number])) == []
+
+
+def test_the_bad_lines_fail_the_schema_except_the_conflicting_duplicate() -> None:
+    schema_valid = []
+    for number in sorted(MALFORMED):
+        try:
+            document = json.loads(LINES[number])
+        except json.JSONDecodeError:
+            continue  # not JSON at all: no schema applies
+        if not schema_errors(document):
+            schema_valid.append(number)
+    assert len(schema_valid) == 1
+    [conflict] = schema_valid
+    parse_event(LINES[conflict])  # valid on its own
+    document = json.loads(LINES[conflict])
+    earlier = [
+        json.loads(LINES[number])
+        for number in range(1, conflict)
+        if number not in MALFORMED and f'"{document["id"]}"' in LINES[number]
+    ]
+    same_key = [
+        other
+        for other in earlier
+        if (other["source"], other["id"]) == (document["source"], document["id"])
+    ]
+    assert same_key
+    assert all(other != document for other in same_key)
+
+
+def test_the_schema_agrees_with_the_models_on_generated_lines() -> None:
+    config = GeneratorConfig(members=15, weeks=4, seed=2, malformed_rate=0.05)
+    rejected = 0
+    for line in generate(config):
+        try:
+            document = json.loads(line.text)
+        except json.JSONDecodeError:
+            assert line.kind == "malformed"
+            continue
+        if line.kind == "malformed":
+            assert schema_errors(document), line.text
+            rejected += 1
+        else:
+            assert schema_errors(document) == [], line.text
+    assert rejected > 0
