@@ -8,7 +8,9 @@ from collections.abc import Sequence
 
 from rapport_cli import (
     classify_cmd,
+    dlq_cmd,
     generate_cmd,
+    member_cmd,
     preview_cmd,
     quarantine_cmd,
     run_cmd,
@@ -39,6 +41,8 @@ def build_parser() -> argparse.ArgumentParser:
     send_cmd.register(commands)
     generate_cmd.register(commands)
     preview_cmd.register(commands)
+    member_cmd.register(commands)
+    dlq_cmd.register(commands)
     return parser
 
 

@@ -14,7 +14,7 @@ from typing import Protocol
 from rapport.contract import PreferencesUpdated, RapportEvent
 from rapport.digest.schedule import DigestSchedule, next_due_after
 from rapport.identity import canonical_json, event_key, fingerprint
-from rapport.validation import InvalidEvent, parse_event
+from rapport.validation import InvalidEvent, member_id_of, parse_event
 
 
 class Disposition(StrEnum):
@@ -45,6 +45,8 @@ class QuarantineEntry:
     message: str
     event_id: str | None
     payload: str
+    #: The member the payload names, if any: erasing that member erases this too.
+    member_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -122,6 +124,7 @@ def ingest(message: InboundMessage, store: EventStore) -> IngestResult:
                 message=problem.message,
                 event_id=event_id,
                 payload=message.body,
+                member_id=member_id_of(message.body),
             )
         )
         return IngestResult(

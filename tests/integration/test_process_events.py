@@ -20,7 +20,7 @@ from rapport_cli.local.event_source import DrainResult, drain
 from rapport_cli.local.lambda_runtime import Handler, LocalContext
 from rapport_cli.local.stack import LocalStack
 from tests.support.events import T0, answer, body, preferences, sent
-from tests.support.local_aws import throttle
+from tests.support.local_aws import record_calls, throttle
 
 pytestmark = pytest.mark.integration
 
@@ -224,3 +224,20 @@ def test_the_handler_logs_ids_and_codes_but_no_personal_data(
     text = captured.getvalue()
     assert "know personally" not in text
     assert "dana@example.com" not in text
+
+
+def test_a_redelivery_to_the_same_container_costs_no_write(
+    stack: LocalStack, process_events: Handler
+) -> None:
+    calls = record_calls("UpdateItem")
+    event, original = answer("declined", note="No"), answer("declined", note="No")
+    conflicting = answer("declined", note="Yes")
+    _publish(stack, body(event), body(original), body(conflicting), body(preferences()))
+    _publish(stack, body(preferences()))
+    _drain(stack, process_events)
+    updates = [params["Key"]["sk"]["S"] for params in calls]
+    assert updates.count("REQUEST#req-1") == 1  # the redelivery is answered from memory
+    assert updates.count("PROFILE") == 1
+    assert [item["error_code"]["S"] for item in _quarantine_items(stack)] == [
+        "conflicting_duplicate"
+    ]

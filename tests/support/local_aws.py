@@ -44,6 +44,17 @@ def process_events(stack: LocalStack) -> Iterator[Handler]:
     reset_clients()
 
 
+def record_calls(operation: str) -> list[dict[str, Any]]:
+    """The parameters of every ``operation`` call the handler's DynamoDB client makes from now."""
+    seen: list[dict[str, Any]] = []
+
+    def hook(params: dict[str, Any], **_: Any) -> None:
+        seen.append(params)
+
+    client("dynamodb").meta.events.register(f"before-parameter-build.dynamodb.{operation}", hook)
+    return seen
+
+
 def throttle(operation: str, when: Callable[[dict[str, Any]], bool]) -> Callable[..., None]:
     """Make the handler's ``operation`` calls for which ``when(params)`` holds fail as throttled."""
 

@@ -9,6 +9,7 @@ import pytest
 from cfnlint.api import ManualArgs, lint
 from pydantic import BaseModel
 
+from rapport.adapters import keys
 from rapport.adapters.digest_store import DUE_INDEX
 from rapport.adapters.retention import EXPIRES_AT
 from rapport_cli.local.lambda_runtime import load_module
@@ -95,7 +96,10 @@ def test_every_handler_imports_and_its_settings_are_provided(logical_id: str) ->
 def test_the_table_and_its_index_are_the_ones_the_stores_use() -> None:
     table = load_template()["Resources"]["RapportTable"]["Properties"]
     assert [key["AttributeName"] for key in table["KeySchema"]] == ["pk", "sk"]
-    (index,) = table["GlobalSecondaryIndexes"]
+    due, member = table["GlobalSecondaryIndexes"]
+    assert member["IndexName"] == keys.MEMBER_INDEX
+    assert [key["AttributeName"] for key in member["KeySchema"]] == [keys.MEMBER_REF]
+    index = due
     assert index["IndexName"] == DUE_INDEX
     assert [key["AttributeName"] for key in index["KeySchema"]] == ["due_shard", "next_due_at"]
     assert set(index["Projection"]["NonKeyAttributes"]) == {"member_id", "timezone", EXPIRES_AT}

@@ -20,6 +20,7 @@ from botocore.exceptions import ClientError
 
 from rapport.adapters import keys
 from rapport.adapters.aws import client
+from rapport.adapters.recent_events import RecentEvents
 from rapport.adapters.retention import EXPIRES_AT, Retention
 from rapport.contract import PreferencesData, PreferencesUpdated, RequestEvent
 from rapport.digest.schedule import due_shard
@@ -54,9 +55,26 @@ def _outcome_from_existing(
 
 
 class DynamoEventStore:
-    def __init__(self, table_name: str, retention: Retention | None = None) -> None:
+    def __init__(
+        self,
+        table_name: str,
+        retention: Retention | None = None,
+        recent: RecentEvents | None = None,
+    ) -> None:
         self.table_name = table_name
         self.retention = retention or Retention()
+        self.recent = recent if recent is not None else RecentEvents()
+
+    def _known(self, location: str, fingerprint: str) -> WriteOutcome | None:
+        """What the conditional write would say, if this container has seen the event already."""
+        seen = self.recent.fingerprint(location)
+        if seen is None:
+            return None
+        return WriteOutcome.DUPLICATE if seen == fingerprint else WriteOutcome.CONFLICT
+
+    def _remember(self, location: str, existing: Item | None, stored: StoredEvent) -> None:
+        kept = (existing or {}).get(location.rsplit("|", 1)[1])
+        self.recent.remember(location, kept["M"]["h"]["S"] if kept else stored.fingerprint)
 
     def _conditional_update(self, **request: Any) -> Item | None:
         """Run an update; None when it applied, the existing item when its condition failed."""
@@ -79,11 +97,12 @@ class DynamoEventStore:
         event = stored.event
         assert not isinstance(event, PreferencesUpdated)
         attribute = keys.event_attribute(stored.key)
+        pk, sk = keys.member_pk(event.data.sender_id), keys.request_sk(event.data.request_id)
+        location = f"{pk}|{sk}|{attribute}"
+        if (known := self._known(location, stored.fingerprint)) is not None:
+            return known
         existing = self._conditional_update(
-            Key={
-                "pk": _s(keys.member_pk(event.data.sender_id)),
-                "sk": _s(keys.request_sk(event.data.request_id)),
-            },
+            Key={"pk": _s(pk), "sk": _s(sk)},
             UpdateExpression=(
                 "SET #ev = :ev, #kind = :kind, #sender = :sender, #request = :request, #exp = :exp"
             ),
@@ -104,10 +123,12 @@ class DynamoEventStore:
             },
         )
         if existing is None:
+            self._remember(location, None, stored)
             return WriteOutcome.APPLIED
         outcome = _outcome_from_existing(existing, attribute, stored.fingerprint)
         if outcome is None:  # the condition only tests this attribute, so it must be there
             raise RuntimeError("conditional write failed without an existing event")
+        self._remember(location, existing, stored)
         return outcome
 
     def apply_preferences(
@@ -123,6 +144,24 @@ class DynamoEventStore:
         prefs: PreferencesData = event.data
         attribute = keys.event_attribute(stored.key)
         key = {"pk": _s(keys.member_pk(prefs.member_id)), "sk": _s(keys.PROFILE_SK)}
+        location = f"{key['pk']['S']}|{keys.PROFILE_SK}|{attribute}"
+        if (known := self._known(location, stored.fingerprint)) is not None:
+            return known
+        outcome = self._apply_preferences(stored, next_digest_due, key, attribute)
+        if outcome is not WriteOutcome.CONFLICT:  # then the stored fingerprint is ours
+            self.recent.remember(location, stored.fingerprint)
+        return outcome
+
+    def _apply_preferences(
+        self,
+        stored: StoredEvent,
+        next_digest_due: datetime | None,
+        key: dict[str, Any],
+        attribute: str,
+    ) -> WriteOutcome:
+        event = stored.event
+        assert isinstance(event, PreferencesUpdated)
+        prefs: PreferencesData = event.data
         mark = {"M": {"h": _s(stored.fingerprint)}}
         schedule_values: dict[str, Any] = {}
         if next_digest_due is None:
@@ -206,6 +245,8 @@ class DynamoEventStore:
         }
         if entry.event_id is not None:
             item["event_id"] = _s(entry.event_id)
+        if entry.member_id is not None:
+            item[keys.MEMBER_REF] = _s(keys.member_pk(entry.member_id))
         try:
             client("dynamodb").put_item(
                 TableName=self.table_name,

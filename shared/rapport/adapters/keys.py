@@ -10,6 +10,9 @@ EVENT_ATTRIBUTE_PREFIX = "ev_"
 REQUEST_PREFIX = "REQUEST#"
 PROFILE_SK = "PROFILE"
 DIGEST_PREFIX = "DIGEST#"
+#: On quarantine items that name a member; the sparse MemberIndex finds them for erasure.
+MEMBER_REF = "member_ref"
+MEMBER_INDEX = "MemberIndex"
 
 
 def member_pk(member_id: str) -> str:
