@@ -20,8 +20,11 @@ from rapport_cli import (
 from rapport_cli.errors import UserError
 
 _EPILOG = """examples:
-  rapport run --events events/streams/demo.jsonl --out out/demo
+  rapport run --events events/streams/demo.jsonl --out out/demo --now 2026-11-16T18:00:00Z
+  rapport generate --members 20 --weeks 8 --seed 7 --out stream.jsonl
+  rapport preview --events stream.jsonl --member m-1 --week 2026-11-09
   rapport classify < notes.jsonl
+  rapport quarantine list --table rapport-prod
   rapport <command> --help
 """
 
