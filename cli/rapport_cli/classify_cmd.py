@@ -13,6 +13,7 @@ from pydantic import BaseModel, ValidationError
 
 from rapport.reasons import Classification, classify
 from rapport.reasons.evaluation import CaseInput, EvaluationReport, LabelledCase, evaluate
+from rapport_cli.commands import add_command
 from rapport_cli.errors import UserError
 
 _EPILOG = """input lines (JSONL):
@@ -33,7 +34,8 @@ _Case = TypeVar("_Case", bound=BaseModel)
 
 
 def register(commands: Any) -> None:
-    parser = commands.add_parser(
+    parser = add_command(
+        commands,
         "classify",
         help="classify why requests were declined (JSONL on stdin)",
         description=(
@@ -41,7 +43,6 @@ def register(commands: Any) -> None:
             "(strongest first), a confidence in [0, 1] and the evidence behind them."
         ),
         epilog=_EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument(
         "--evaluate",

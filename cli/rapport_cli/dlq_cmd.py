@@ -18,6 +18,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from rapport.adapters.aws import client
 from rapport.adapters.sqs_batch import RetryPolicy, send_batch
 from rapport_cli.aws_options import apply_aws_arguments, http_url
+from rapport_cli.commands import add_command
 from rapport_cli.errors import UserError
 
 #: Queue name -> (dead-letter queue output, source queue output) of the stack.
@@ -43,22 +44,22 @@ class QueuePair:
 
 
 def register(commands: Any) -> None:
-    parser = commands.add_parser(
+    parser = add_command(
+        commands,
         "dlq",
         help="show or redrive a dead-letter queue",
         epilog=_EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     actions = parser.add_subparsers(dest="action", required=True, metavar="<action>")
     for name, helptext, handler in (
         ("show", "list the messages waiting in a dead-letter queue", _show),
         ("redrive", "move a dead-letter queue's messages back to their queue", _redrive),
     ):
-        action = actions.add_parser(
+        action = add_command(
+            actions,
             name,
             help=helptext,
             epilog=_EPILOG,
-            formatter_class=argparse.RawDescriptionHelpFormatter,
         )
         action.add_argument("--stack", metavar="NAME", help="read the queue URLs from this stack")
         action.add_argument("--queue", choices=sorted(QUEUES), default="events")

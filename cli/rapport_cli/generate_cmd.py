@@ -9,6 +9,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from rapport_cli.commands import add_command
 from rapport_cli.errors import UserError
 from rapport_cli.generator import (
     DEFAULT_START,
@@ -67,7 +68,8 @@ def _day(text: str) -> date:
 
 
 def register(commands: Any) -> None:
-    parser = commands.add_parser(
+    parser = add_command(
+        commands,
         "generate",
         help="write a realistic, reproducible JSONL stream of events",
         description=(
@@ -76,7 +78,6 @@ def register(commands: Any) -> None:
             "withdrawn, expired, unanswered), streamed so any size fits in memory."
         ),
         epilog=_EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--members", type=_count, required=True, metavar="N", help="members")
     parser.add_argument("--weeks", type=_count, required=True, metavar="W", help="weeks of traffic")

@@ -12,6 +12,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from rapport.adapters.member_data import ErasureIncomplete, erase_member, export_member
 from rapport_cli.aws_options import add_aws_arguments, apply_aws_arguments
+from rapport_cli.commands import add_command
 from rapport_cli.errors import UserError
 
 _EPILOG = """examples:
@@ -25,28 +26,28 @@ that name them, then queries again to prove nothing is left.
 
 
 def register(commands: Any) -> None:
-    parser = commands.add_parser(
+    parser = add_command(
+        commands,
         "member",
         help="export or erase everything Rapport keeps about a member",
         epilog=_EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     actions = parser.add_subparsers(dest="action", required=True, metavar="<action>")
-    export = actions.add_parser(
+    export = add_command(
+        actions,
         "export",
         help="all of a member's data as JSON",
         epilog=_EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     export.add_argument("member_id", metavar="MEMBER")
     add_aws_arguments(export)
     export.add_argument("--out", type=Path, metavar="FILE", help="write here instead of stdout")
     export.set_defaults(handler=_export)
-    delete = actions.add_parser(
+    delete = add_command(
+        actions,
         "delete",
         help="erase every item of a member",
         epilog=_EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     delete.add_argument("member_id", metavar="MEMBER")
     add_aws_arguments(delete)

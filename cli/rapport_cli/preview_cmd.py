@@ -14,6 +14,7 @@ from rapport.digest.render import render_digest
 from rapport.digest.schedule import week_bounds
 from rapport.identity import event_key
 from rapport.validation import InvalidEvent, parse_event
+from rapport_cli.commands import add_command
 from rapport_cli.errors import UserError
 from rapport_cli.local.digests import file_stem
 from rapport_cli.local.publisher import InputLine, PublishResult, read_lines
@@ -39,11 +40,11 @@ def _monday(text: str) -> date:
 
 
 def register(commands: Any) -> None:
-    parser = commands.add_parser(
+    parser = add_command(
+        commands,
         "preview",
         help="render one member's weekly digest from an events file",
         epilog=_EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--events", required=True, type=Path, action="append", metavar="FILE")
     parser.add_argument("--member", required=True, metavar="MEMBER_ID")

@@ -12,6 +12,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from rapport.adapters.dynamodb_store import get_quarantined, list_quarantined
 from rapport_cli.aws_options import add_aws_arguments, apply_aws_arguments
+from rapport_cli.commands import add_command
 from rapport_cli.errors import UserError
 
 _EPILOG = """examples:
@@ -29,19 +30,19 @@ def _day(text: str) -> date:
 
 
 def register(commands: Any) -> None:
-    parser = commands.add_parser(
+    parser = add_command(
+        commands,
         "quarantine",
         help="list and inspect quarantined events",
         description="Events that can never be applied are quarantined with a reason, not retried.",
         epilog=_EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     actions = parser.add_subparsers(dest="action", required=True, metavar="<action>")
-    listing = actions.add_parser(
+    listing = add_command(
+        actions,
         "list",
         help="quarantined events per day (UTC), oldest first",
         epilog=_EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     add_aws_arguments(listing)
     listing.add_argument(
@@ -50,11 +51,11 @@ def register(commands: Any) -> None:
     listing.add_argument("--until", type=_day, metavar="DATE", help="last day (default: today)")
     listing.add_argument("--json", action="store_true", help="one JSON object per line")
     listing.set_defaults(handler=_list)
-    show = actions.add_parser(
+    show = add_command(
+        actions,
         "show",
         help="one quarantined event with its original payload",
         epilog=_EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     show.add_argument("quarantine_id", metavar="ID")
     add_aws_arguments(show)

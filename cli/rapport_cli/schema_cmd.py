@@ -10,6 +10,7 @@ from typing import Any
 from pydantic import TypeAdapter
 
 from rapport.contract import EVENT_MODELS, RapportEvent
+from rapport_cli.commands import add_command
 
 _EPILOG = """examples:
   rapport schema --out events/schema     # regenerate the committed schema files
@@ -42,11 +43,11 @@ def render(document: dict[str, Any]) -> str:
 
 
 def register(commands: Any) -> None:
-    parser = commands.add_parser(
+    parser = add_command(
+        commands,
         "schema",
         help="print or write the JSON Schema of the event contract",
         epilog=_EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--out", type=Path, metavar="DIR", help="write one file per event type")
     parser.set_defaults(handler=_run)

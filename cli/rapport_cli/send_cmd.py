@@ -21,6 +21,7 @@ from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, T
 from rapport.producer import Publisher
 from rapport.validation import InvalidEvent
 from rapport_cli.aws_options import add_queue_arguments, apply_aws_arguments
+from rapport_cli.commands import add_command
 from rapport_cli.errors import UserError
 from rapport_cli.local.publisher import PublishResult, RefusedLine, read_lines
 
@@ -68,7 +69,8 @@ class SendReport:
 
 
 def register(commands: Any) -> None:
-    parser = commands.add_parser(
+    parser = add_command(
+        commands,
         "send",
         help="validate a JSONL file of events and publish it to the events queue",
         description=(
@@ -77,7 +79,6 @@ def register(commands: Any) -> None:
             "SQS failed to accept for a transient reason."
         ),
         epilog=_EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("file", type=Path, metavar="FILE.jsonl", help="one CloudEvent per line")
     add_queue_arguments(parser)
