@@ -6,7 +6,7 @@ import pytest
 
 from rapport.codes import Outcome, ReasonCode
 from rapport.reasons.classifier import ReasonClassifier
-from rapport.reasons.firstwords import leading_words
+from rapport.reasons.firstwords import leading_words, required_text
 from rapport.reasons.rules import RulesError, default_rules, parse_rules
 from rapport.reasons.text import normalise
 
@@ -98,6 +98,32 @@ def test_invalid_toml_is_a_rules_error() -> None:
 )
 def test_leading_words(regex: str, expected: set[tuple[str, ...]] | None) -> None:
     assert leading_words(regex) == (None if expected is None else frozenset(expected))
+
+
+@pytest.mark.parametrize(
+    ("regex", "expected"),
+    [
+        ("[0-9]+k connections", {"k connections"}),
+        ("[0-9]+ (?:people|contacts)|random adds", {"people", "contacts", "random adds"}),
+        ("(?:foo)+ [a-z]+", {"foo"}),
+        ("(?:abc|[0-9])", None),
+        ("(?:x )?[0-9]+", None),
+        ("(?i)abc", None),
+    ],
+)
+def test_required_text(regex: str, expected: set[str] | None) -> None:
+    assert required_text(regex) == (None if expected is None else frozenset(expected))
+
+
+@pytest.mark.parametrize(
+    "note",
+    ["no - thanks", "- no", "no -", "1,000\u00a0ppl  -  sooo", "I’ve\tmet u,\nbut no.", ""],
+)
+def test_normalising_piece_by_piece_reads_like_the_whole_text(note: str) -> None:
+    whole = RULES.lexicon.read(note)
+    text = normalise(note, RULES.lexicon)
+    assert text.words == tuple(word for word, _, _ in whole)
+    assert text.original_spans == tuple((start, end) for _, start, end in whole)
 
 
 def test_normalised_words_map_back_to_original_offsets() -> None:

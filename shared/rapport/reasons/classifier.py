@@ -17,79 +17,80 @@ How a note is read (details and the reasoning behind every number live in ``rule
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass
+from bisect import bisect_right
 from functools import cache
+from typing import NamedTuple
 
 from rapport.codes import OUTCOMES_WITH_REASONS, Outcome, ReasonCode
 from rapport.contract import RequestContext, RequestFacts
-from rapport.reasons.firstwords import Words
 from rapport.reasons.model import NO_REASON, Classification, Evidence
 from rapport.reasons.rules import Rule, RuleSet, default_rules
 from rapport.reasons.text import CLAUSE_BREAK, SENTENCE_END, NormalisedText, normalise
 
 _BREAKS = frozenset({SENTENCE_END, CLAUSE_BREAK})
 
+# The per-note records below are NamedTuples, not dataclasses: every note creates several of them
+# and tuples are the cheapest immutable records to build.
 
-@dataclass(frozen=True, slots=True)
-class _Hit:
+
+class _Hit(NamedTuple):
     rule: Rule
     first_word: int
     clause: int
     span: tuple[int, int]
 
 
-@dataclass(frozen=True, slots=True)
-class _Reason:
+class _Reason(NamedTuple):
     code: ReasonCode
     score: float
     evidence: Evidence
 
 
-@dataclass(frozen=True, slots=True)
-class _Scan:
+class _Scan(NamedTuple):
     """What one pass over a note found: rule matches, and the words where cues start."""
 
-    matches: list[tuple[Rule, re.Match[str]]]
+    #: Each non-empty match of a rule the outcome allows, as (rule, first word, last word).
+    matches: list[tuple[Rule, int, int]]
     disclaimers: list[int]
     affirmations: list[int]
 
 
-@dataclass(frozen=True, slots=True)
-class _Clauses:
-    """Clause index of every word, where each clause starts, and which clauses are concessions."""
+class _Clauses(NamedTuple):
+    """Where each clause starts (ascending word indices), and which clauses are concessions."""
 
-    of_word: tuple[int, ...]
-    starts: tuple[int, ...]
-    concessive: frozenset[int]
+    starts: list[int]
+    concessive: set[int]
+
+    def of_word(self, word: int) -> int:
+        """The clause holding ``word``: a clause mark ends its clause, a contrast word opens one."""
+        return bisect_right(self.starts, word) - 1
 
 
 def _clauses(words: tuple[str, ...], rules: RuleSet) -> _Clauses:
-    of_word: list[int] = []
+    """Clauses split at clause marks and contrast words; only those words need looking at.
+
+    A contrast word or concessive opener starts a new clause unless it already opens one
+    (it is the first word, or follows a clause mark).
+    """
     starts = [0]
     concessive: set[int] = set()
-    current = 0
-    has_words = False
-    for index, word in enumerate(words):
-        if word in rules.contrast_before or word in rules.concessive_openers:
-            if has_words:
-                current += 1
-                starts.append(index)
-            if word in rules.contrast_before and current > 0:
-                concessive.add(current - 1)
-            if word in rules.concessive_openers:
-                concessive.add(current)
-            has_words = True
-        elif word in _BREAKS:
-            of_word.append(current)
-            current += 1
+    last_mark = -1
+    for index in [index for index, word in enumerate(words) if word in rules.clause_words]:
+        word = words[index]
+        contrast = word in rules.contrast_before
+        opener = word in rules.concessive_openers
+        if not (contrast or opener):  # a clause mark
             starts.append(index + 1)
-            has_words = False
+            last_mark = index
             continue
-        else:
-            has_words = True
-        of_word.append(current)
-    return _Clauses(tuple(of_word), tuple(starts), frozenset(concessive))
+        if index - 1 != last_mark:
+            starts.append(index)
+        current = len(starts) - 1
+        if contrast and current > 0:
+            concessive.add(current - 1)
+        if opener:
+            concessive.add(current)
+    return _Clauses(starts, concessive)
 
 
 _NO_NOTE = Evidence(
@@ -109,7 +110,11 @@ def _result(
     confidence: float,
     evidence: tuple[Evidence, ...] = (),
 ) -> Classification:
-    """A classification with reasons (``NO_REASON`` is the only one without)."""
+    """A classification with reasons (``NO_REASON`` is the only one without).
+
+    Built through pydantic's validation on purpose: for these small models it is faster than
+    ``model_construct`` (measured with pydantic 2.13), and it keeps the confidence bounds checked.
+    """
     return Classification(
         primary_reason=primary_reason, reasons=reasons, confidence=confidence, evidence=evidence
     )
@@ -119,7 +124,7 @@ def _first_per_clause(word_indices: list[int], clauses: _Clauses) -> dict[int, i
     """Per clause, the first of ``word_indices`` that falls in it."""
     first: dict[int, int] = {}
     for word in word_indices:
-        clause = clauses.of_word[word]
+        clause = clauses.of_word(word)
         first[clause] = min(first.get(clause, word), word)
     return first
 
@@ -151,18 +156,13 @@ def _describe_common_ground(context: RequestContext) -> str:
     return "; ".join(facts)
 
 
-def _derived(request: RequestFacts) -> list[Evidence]:
+def _derived(request: RequestFacts) -> tuple[Evidence, ...]:
     """Derived reasons, no common ground first: it matters more than a note (DESIGN §6)."""
-    derived = []
-    if not _has_common_ground(request.context):
-        derived.append(_NO_COMMON_GROUND)
-    if not (request.note or "").strip():
-        derived.append(_NO_NOTE)
-    return derived
-
-
-def _strength(hit: _Hit) -> tuple[float, int]:
-    return hit.rule.weight, hit.span[1] - hit.span[0]
+    no_common_ground = not _has_common_ground(request.context)
+    no_note = not (request.note or "").strip()
+    if no_common_ground:
+        return (_NO_COMMON_GROUND, _NO_NOTE) if no_note else (_NO_COMMON_GROUND,)
+    return (_NO_NOTE,) if no_note else ()
 
 
 def _without_subsumed(hits: list[_Hit]) -> list[_Hit]:
@@ -172,22 +172,24 @@ def _without_subsumed(hits: list[_Hit]) -> list[_Hit]:
     and a rule matching inside another match of the same code adds nothing. Between codes only a
     strictly stronger match absorbs a weaker one; within a code, ties go to the earlier match.
     """
+    if len(hits) < 2:
+        return hits
+    strengths = [(hit.rule.weight, hit.span[1] - hit.span[0]) for hit in hits]
     kept = []
     for index, hit in enumerate(hits):
-        absorbed = False
+        start, end = hit.span
         for other_index, other in enumerate(hits):
-            inside = other.span[0] <= hit.span[0] and hit.span[1] <= other.span[1]
-            if other_index == index or not inside:
+            if other_index == index or not (other.span[0] <= start and end <= other.span[1]):
                 continue
             if other.rule.code != hit.rule.code:
                 absorbed = other.rule.weight > hit.rule.weight
             else:
-                absorbed = _strength(other) > _strength(hit) or (
-                    _strength(other) == _strength(hit) and other_index < index
+                absorbed = strengths[other_index] > strengths[index] or (
+                    strengths[other_index] == strengths[index] and other_index < index
                 )
             if absorbed:
                 break
-        if not absorbed:
+        else:
             kept.append(hit)
     return kept
 
@@ -197,6 +199,30 @@ class ReasonClassifier:
 
     def __init__(self, rules: RuleSet) -> None:
         self._rules = rules
+        #: Per outcome, the codes it may not be given ([outcomes] in the rules).
+        self._barred = {
+            outcome: frozenset(
+                code for code, allowed in rules.allowed_outcomes.items() if outcome not in allowed
+            )
+            for outcome in Outcome
+        }
+        fallback = rules.fallback
+        #: The results when the note states nothing: they depend only on what was derived, so
+        #: they are built once (results are immutable).
+        self._derived_only = {
+            tuple(item.code for item in derived): _result(
+                primary_reason=derived[0].code,
+                reasons=tuple(item.code for item in derived),
+                confidence=fallback.derived[derived[0].code],
+                evidence=derived,
+            )
+            for derived in ((_NO_COMMON_GROUND, _NO_NOTE), (_NO_COMMON_GROUND,), (_NO_NOTE,))
+        }
+        self._unknown = _result(
+            primary_reason=ReasonCode.UNKNOWN,
+            reasons=(ReasonCode.UNKNOWN,),
+            confidence=fallback.unknown,
+        )
 
     def classify(
         self, note: str | None, request: RequestFacts | None, outcome: Outcome
@@ -204,34 +230,27 @@ class ReasonClassifier:
         """Reasons for one request's outcome; ``request`` is None when the sent event is unknown."""
         if outcome not in OUTCOMES_WITH_REASONS:
             return NO_REASON
-        stated = self._read_note(note or "", outcome)
-        derived = _derived(request) if request is not None else []
+        stated = self._read_note(note, outcome) if note else []
+        derived = _derived(request) if request is not None else ()
         if not stated:
             return self._without_note_reason(derived, request, outcome)
-        codes = {reason.code for reason in stated}
+        codes = [reason.code for reason in stated]
         contributing = [item for item in derived if item.code not in codes]
         runner_up = stated[1].score if len(stated) > 1 else 0.0
         settings = self._rules.settings
         confidence = stated[0].score - settings.competition_penalty * runner_up
         return _result(
-            primary_reason=stated[0].code,
-            reasons=(*(reason.code for reason in stated), *(item.code for item in contributing)),
+            primary_reason=codes[0],
+            reasons=(*codes, *[item.code for item in contributing]),
             confidence=round(min(confidence, settings.max_confidence), 3),
-            evidence=(*(reason.evidence for reason in stated), *contributing),
+            evidence=(*[reason.evidence for reason in stated], *contributing),
         )
 
     def _without_note_reason(
-        self, derived: list[Evidence], request: RequestFacts | None, outcome: Outcome
+        self, derived: tuple[Evidence, ...], request: RequestFacts | None, outcome: Outcome
     ) -> Classification:
-        fallback = self._rules.fallback
         if derived:
-            primary = derived[0].code
-            return _result(
-                primary_reason=primary,
-                reasons=tuple(item.code for item in derived),
-                confidence=fallback.derived[primary],
-                evidence=tuple(derived),
-            )
+            return self._derived_only[tuple([item.code for item in derived])]
         if request is not None and self._allowed(ReasonCode.NO_DECISION, outcome):
             facts = _describe_common_ground(request.context)
             evidence = Evidence(
@@ -242,39 +261,38 @@ class ReasonClassifier:
             return _result(
                 primary_reason=ReasonCode.NO_DECISION,
                 reasons=(ReasonCode.NO_DECISION,),
-                confidence=fallback.no_decision,
+                confidence=self._rules.fallback.no_decision,
                 evidence=(evidence,),
             )
-        return _result(
-            primary_reason=ReasonCode.UNKNOWN,
-            reasons=(ReasonCode.UNKNOWN,),
-            confidence=fallback.unknown,
-        )
+        return self._unknown
 
     def _allowed(self, code: ReasonCode, outcome: Outcome) -> bool:
-        allowed = self._rules.allowed_outcomes.get(code)
-        return allowed is None or outcome in allowed
+        return code not in self._barred[outcome]
 
     def _readable(self, text: NormalisedText) -> bool:
         """Whether the note has words and enough of them are English for the rules to apply."""
-        words = [word for word in text.words if word not in _BREAKS]
-        if not words:
+        words = text.words
+        count = len(words) - words.count(SENTENCE_END) - words.count(CLAUSE_BREAK)
+        if count == 0:
             return False
-        if len(words) < self._rules.settings.language_check_min_words:
+        if count < self._rules.settings.language_check_min_words:
             return True
-        english = sum(word in self._rules.english_words for word in words)
-        return english / len(words) >= self._rules.settings.min_english_share
+        # english_words holds no clause marks, so counting over all words counts only real words.
+        english = sum(map(self._rules.english_words.__contains__, words))
+        return english / count >= self._rules.settings.min_english_share
 
     def _read_note(self, note: str, outcome: Outcome) -> list[_Reason]:
         """The reasons the note states, strongest first (ties in the order they are written)."""
-        if not note.strip():
+        if note.isspace():
             return []
         text = normalise(note, self._rules.lexicon)
         if not self._readable(text):
             return []
+        scan = self._scan(text, self._barred[outcome])
+        if not scan.matches:
+            return []
         clauses = _clauses(text.words, self._rules)
-        scan = self._scan(text)
-        hits = _without_subsumed(self._hits(text, clauses, scan, outcome))
+        hits = _without_subsumed(self._hits(text, clauses, scan))
         if not hits:
             return []
         weights = self._effective_weights(hits, text, clauses, scan)
@@ -290,55 +308,70 @@ class ReasonClassifier:
                 return True
         return False
 
-    def _scan(self, text: NormalisedText) -> _Scan:
+    def _scan(self, text: NormalisedText, barred: frozenset[ReasonCode]) -> _Scan:
         """One pass over the words: rule matches, and where disclaimers and affirmations start.
 
-        Rules and cues are only tried at positions holding their leading words (``firstwords.py``).
+        Rules and cues are only tried at positions holding their leading words (``firstwords.py``),
+        and rules of ``barred`` codes (not allowed for the outcome) are not tried at all.
         """
         index = self._rules.index
         source, words, starts = text.text, text.words, text.starts
         scan = _Scan([], [], [])
         last = len(words) - 1
         for position, word in enumerate(words):
-            keys: tuple[Words, ...] = (
-                ((word,), (word, words[position + 1])) if position < last else ((word,),)
-            )
-            for key in keys:
-                entry = index.get(key)
+            word_start = index.get(word)
+            if word_start is None:
+                continue
+            offset = starts[position]
+            following = word_start.followed_by.get(words[position + 1]) if position < last else None
+            for entry in (word_start.alone, following):
                 if entry is None:
                     continue
-                offset = starts[position]
                 for matcher in entry.matchers:
+                    if matcher.code in barred:
+                        continue
                     match = matcher.pattern.match(source, offset)
-                    if match is not None:
-                        scan.matches.append((matcher.rules[match.lastgroup or ""], match))
+                    if match is not None and (end := match.end()) > offset:
+                        rule = matcher.rules[match.lastgroup or ""]
+                        scan.matches.append((rule, *text.word_range(offset, end)))
                 if entry.disclaimer is not None and entry.disclaimer.match(source, offset):
                     scan.disclaimers.append(position)
                 if entry.affirmation is not None and entry.affirmation.match(source, offset):
                     scan.affirmations.append(position)
-        for rule, pattern in self._rules.floating:
-            scan.matches.extend((rule, match) for match in pattern.finditer(source))
+        self._search_floating(text, barred, scan)
+        return scan
+
+    def _search_floating(
+        self, text: NormalisedText, barred: frozenset[ReasonCode], scan: _Scan
+    ) -> None:
+        """Add the matches of rules and cues whose leading words are unknown to ``scan``."""
+        source = text.text
+        for floating in self._rules.floating:
+            if floating.rule.code in barred or (
+                floating.required is not None
+                and not any(required in source for required in floating.required)
+            ):
+                continue
+            scan.matches.extend(
+                (floating.rule, *text.word_range(match.start(), match.end()))
+                for match in floating.pattern.finditer(source)
+                if match.end() > match.start()
+            )
         for cues, found in (
             (self._rules.floating_disclaimers, scan.disclaimers),
             (self._rules.floating_affirmations, scan.affirmations),
         ):
             if cues is not None:
                 found.extend(text.word_range(m.start(), m.end())[0] for m in cues.finditer(source))
-        return scan
 
-    def _hits(
-        self, text: NormalisedText, clauses: _Clauses, scan: _Scan, outcome: Outcome
-    ) -> list[_Hit]:
-        """Matches that survive disclaimers, negation and the outcome's allowed codes."""
-        disclaimed = _first_per_clause(scan.disclaimers, clauses)
-        allowed = self._rules.allowed_outcomes
+    def _hits(self, text: NormalisedText, clauses: _Clauses, scan: _Scan) -> list[_Hit]:
+        """Matches that survive disclaimers and negation."""
+        disclaimed = _first_per_clause(scan.disclaimers, clauses) if scan.disclaimers else {}
+        no_disclaimer = len(text.words)
         hits = []
-        for rule, match in scan.matches:
-            if match.end() == match.start() or outcome not in allowed.get(rule.code, (outcome,)):
-                continue
-            first, last = text.word_range(match.start(), match.end())
-            clause = clauses.of_word[first]
-            if first >= disclaimed.get(clause, len(text.words)):
+        for rule, first, last in scan.matches:
+            clause = clauses.of_word(first)
+            if first >= disclaimed.get(clause, no_disclaimer):
                 continue
             if rule.negatable and self._negated(text.words, first, clauses.starts[clause]):
                 continue
@@ -349,6 +382,8 @@ class ReasonClassifier:
         self, hits: list[_Hit], text: NormalisedText, clauses: _Clauses, scan: _Scan
     ) -> list[float]:
         """Discount matches in a conceded clause when a later clause gives a reason of its own."""
+        if not clauses.concessive:
+            return [hit.rule.weight for hit in hits]
         last_clause = max(hit.clause for hit in hits)
         affirmed = _first_per_clause(scan.affirmations, clauses)
         weights = []
@@ -368,22 +403,32 @@ class ReasonClassifier:
         for hit, weight in zip(hits, weights, strict=True):
             if weight <= 0:
                 continue
-            per_rule = best.setdefault(hit.rule.code, {})
-            previous = per_rule.get(hit.rule.index)
+            rule = hit.rule
+            per_rule = best.get(rule.code)
+            if per_rule is None:
+                best[rule.code] = {rule.index: (weight, hit)}
+                continue
+            previous = per_rule.get(rule.index)
             if previous is None or weight > previous[0]:
-                per_rule[hit.rule.index] = (weight, hit)
+                per_rule[rule.index] = (weight, hit)
         damping = self._rules.settings.secondary_factor
         reasons: list[tuple[float, int, _Reason]] = []
         for code, per_rule in best.items():
-            ranked = sorted(per_rule.values(), key=lambda item: (-item[0], item[1].span[0]))
-            doubt = 1.0 - ranked[0][0]
-            for weight, _ in ranked[1:]:
-                doubt *= 1.0 - weight * damping
-            strongest = ranked[0][1]
+            if len(per_rule) == 1:  # the common case: nothing to rank or combine
+                ((weight, strongest),) = per_rule.values()
+                doubt = 1.0 - weight
+                position = strongest.span[0]
+            else:
+                ranked = sorted(per_rule.values(), key=lambda item: (-item[0], item[1].span[0]))
+                doubt = 1.0 - ranked[0][0]
+                for weight, _ in ranked[1:]:
+                    doubt *= 1.0 - weight * damping
+                strongest = ranked[0][1]
+                position = min(hit.span[0] for _, hit in ranked)
             evidence = Evidence(code=code, source="note", text=self._quote(note, strongest.span))
-            position = min(hit.span[0] for _, hit in ranked)
             reasons.append((-(1.0 - doubt), position, _Reason(code, 1.0 - doubt, evidence)))
-        reasons.sort(key=lambda item: item[:2])
+        if len(reasons) > 1:
+            reasons.sort(key=lambda item: item[:2])
         return [reason for *_, reason in reasons]
 
     def _quote(self, note: str, span: tuple[int, int]) -> str:

@@ -6,12 +6,14 @@ the possible leading words can be read off the parsed regex; the classifier then
 at positions holding them. Up to two leading words are used, because single words such as "not"
 or "i" start too many rules. When not even the first word can be determined (a character class or
 a repetition first), :func:`leading_words` returns None and the rule is searched everywhere,
-which is slower but equally correct.
+which is slower but equally correct. For those rules :func:`required_text` finds strings every
+match contains one of, so the search is skipped for notes holding none of them.
 """
 
 from __future__ import annotations
 
 import importlib
+import re
 from typing import Any
 
 #: The stdlib regex parser: private, hence loaded defensively (a failure means "search everywhere").
@@ -94,3 +96,48 @@ def leading_words(regex: str, depth: int = 2) -> frozenset[Words] | None:
     if not done or any(not words or "" in words for words in done):
         return None
     return frozenset(done)
+
+
+def _required(items: Any) -> frozenset[str] | None:
+    """For a sequence of parsed items: the most selective requirement among its mandatory parts.
+
+    A run of literal characters must appear as written; a branch requires one of its branches'
+    requirements; a group, or a repeat that occurs at least once, requires its body's. Anything
+    else (classes, optional parts, assertions) requires nothing and ends a literal run.
+    """
+    candidates: list[frozenset[str]] = []
+    run = ""
+    for op, argument in items:
+        name = str(op)
+        if name == "LITERAL":
+            run += chr(argument)
+            continue
+        if run:
+            candidates.append(frozenset({run}))
+            run = ""
+        found = None
+        if name == "BRANCH":
+            branches = [_required(branch) for branch in argument[1]]
+            known = [strings for strings in branches if strings]
+            if len(known) == len(branches):
+                found = frozenset[str]().union(*known)
+        elif name == "SUBPATTERN" and not argument[1] & re.IGNORECASE:
+            found = _required(argument[-1])
+        elif name in ("MAX_REPEAT", "MIN_REPEAT") and argument[0] >= 1:
+            found = _required(argument[2])
+        if found:
+            candidates.append(found)
+    if run:
+        candidates.append(frozenset({run}))
+    return max(candidates, key=lambda strings: min(map(len, strings)), default=None)
+
+
+def required_text(regex: str) -> frozenset[str] | None:
+    """Strings of which every match of ``regex`` contains at least one; None if none are known."""
+    try:
+        parsed = _PARSER.parse(regex)
+        if parsed.state.flags & re.IGNORECASE:
+            return None
+        return _required(parsed)
+    except Exception:  # a parser that changed shape in a new Python: search every note
+        return None

@@ -16,8 +16,8 @@ from importlib import resources
 from typing import Any
 
 from rapport.codes import Outcome, ReasonCode
-from rapport.reasons.firstwords import Words, leading_words
-from rapport.reasons.text import Lexicon
+from rapport.reasons.firstwords import Words, leading_words, required_text
+from rapport.reasons.text import CLAUSE_BREAK, SENTENCE_END, Lexicon
 
 _MACRO = re.compile(r"\{([A-Z][A-Z0-9_]*)\}")
 _MAX_MACRO_DEPTH = 5
@@ -80,6 +80,19 @@ class AnchoredMatcher:
 
 
 @dataclass(frozen=True, slots=True)
+class FloatingRule:
+    """A rule whose leading words are unknown, searched over the whole note.
+
+    ``required`` (when known) holds strings every match contains one of: a note holding none of
+    them is not searched, which spares most notes the slowest regex search.
+    """
+
+    rule: Rule
+    pattern: re.Pattern[str]
+    required: frozenset[str] | None
+
+
+@dataclass(frozen=True, slots=True)
 class CuePatterns:
     """Cue phrases (disclaimers, affirmations) indexed by leading words like the rules."""
 
@@ -97,19 +110,33 @@ class IndexEntry:
 
 
 @dataclass(frozen=True, slots=True)
+class WordStart:
+    """The index entries for one first word: keyed by that word alone, and by it with the next.
+
+    Nested by first word so that the scan looks up each word of a note once and builds no key
+    tuples; most words start nothing.
+    """
+
+    alone: IndexEntry | None
+    followed_by: Mapping[str, IndexEntry]
+
+
+@dataclass(frozen=True, slots=True)
 class RuleSet:
     lexicon: Lexicon
     settings: Settings
     fallback: Fallback
     rules: tuple[Rule, ...]
-    #: One or two leading canonical words -> the rules and cues whose match starts with them.
-    index: Mapping[Words, IndexEntry]
+    #: First canonical word -> the rules and cues whose match starts with it (and the next word).
+    index: Mapping[str, WordStart]
     #: Rules whose first word is not known; searched over the whole note.
-    floating: tuple[tuple[Rule, re.Pattern[str]], ...]
+    floating: tuple[FloatingRule, ...]
     negators: frozenset[str]
     negation_scope_breaks: frozenset[str]
     contrast_before: frozenset[str]
     concessive_openers: frozenset[str]
+    #: Words that end or open a clause: the clause marks, contrast words and concessive openers.
+    clause_words: frozenset[str]
     english_words: frozenset[str]
     floating_disclaimers: re.Pattern[str] | None
     floating_affirmations: re.Pattern[str] | None
@@ -238,18 +265,26 @@ def _rule_index(rules: Sequence[Rule]) -> dict[Words, tuple[AnchoredMatcher, ...
 
 def _index(
     rules: Sequence[Rule], disclaimers: CuePatterns, affirmations: CuePatterns
-) -> dict[Words, IndexEntry]:
+) -> dict[str, WordStart]:
     matchers = _rule_index(rules)
     keys = (
         matchers.keys() | disclaimers.by_leading_words.keys() | affirmations.by_leading_words.keys()
     )
-    return {
-        key: IndexEntry(
+    alone: dict[str, IndexEntry] = {}
+    followed_by: dict[str, dict[str, IndexEntry]] = {}
+    for key in keys:
+        entry = IndexEntry(
             matchers=matchers.get(key, ()),
             disclaimer=disclaimers.by_leading_words.get(key),
             affirmation=affirmations.by_leading_words.get(key),
         )
-        for key in keys
+        if len(key) == 1:
+            alone[key[0]] = entry
+        else:
+            followed_by.setdefault(key[0], {})[key[1]] = entry
+    return {
+        first: WordStart(alone=alone.get(first), followed_by=followed_by.get(first, {}))
+        for first in alone.keys() | followed_by.keys()
     }
 
 
@@ -286,12 +321,12 @@ def _words(table: Mapping[str, Any], key: str, where: str) -> frozenset[str]:
 def _english_words(
     table: Mapping[str, Any], rules: Sequence[Rule], lexicon: Lexicon
 ) -> frozenset[str]:
-    """The listed common words plus every word the rules themselves look for."""
+    """The listed common words plus every word the rules themselves look for (no clause marks)."""
     listed = _words(table, "english_words", "[language]")
     words = {word for item in listed for word in lexicon.canonical_words(item)}
     for rule in rules:
         words.update(_VOCABULARY.findall(rule.regex))
-    return frozenset(words)
+    return frozenset(words - {SENTENCE_END, CLAUSE_BREAK})
 
 
 def _settings(table: Mapping[str, Any]) -> Settings:
@@ -346,6 +381,8 @@ def compile_rules(document: Mapping[str, Any]) -> RuleSet:
     rules = [_parse_rule(index, entry, macros, lexicon) for index, entry in enumerate(entries)]
     cues = _table(document, "cues")
     disclaimers = _cues(cues, "disclaimers", macros)
+    contrast_before = _words(cues, "contrast_before", "[cues]")
+    concessive_openers = _words(cues, "concessive_openers", "[cues]")
     affirmations = _cues(cues, "affirmations", macros)
     return RuleSet(
         lexicon=lexicon,
@@ -354,14 +391,17 @@ def compile_rules(document: Mapping[str, Any]) -> RuleSet:
         rules=tuple(rules),
         index=_index(rules, disclaimers, affirmations),
         floating=tuple(
-            (rule, _compile(_bounded(rule.regex), "floating rule"))
+            FloatingRule(
+                rule, _compile(_bounded(rule.regex), "floating rule"), required_text(rule.regex)
+            )
             for rule in rules
             if rule.leading_words is None
         ),
         negators=_words(cues, "negators", "[cues]"),
         negation_scope_breaks=_words(cues, "negation_scope_breaks", "[cues]"),
-        contrast_before=_words(cues, "contrast_before", "[cues]"),
-        concessive_openers=_words(cues, "concessive_openers", "[cues]"),
+        contrast_before=contrast_before,
+        concessive_openers=concessive_openers,
+        clause_words=contrast_before | concessive_openers | {SENTENCE_END, CLAUSE_BREAK},
         english_words=_english_words(_table(document, "language"), rules, lexicon),
         floating_disclaimers=disclaimers.floating,
         floating_affirmations=affirmations.floating,

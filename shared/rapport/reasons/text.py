@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_left, bisect_right
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -49,16 +49,31 @@ def _expand_contraction(word: str) -> list[str]:
     return [word]
 
 
+#: One canonical word and the offsets of the token it came from.
+WordAt = tuple[str, int, int]
+
+
 class Lexicon:
     """How tokens become canonical words: repairs for text-speak and misspellings, from the rules.
 
-    Tokens repeat heavily across notes, so their canonical words are cached (bounded).
+    Words repeat heavily across notes, so the canonical words of each token, and of each
+    whitespace-separated piece of text ("don't", "you.", "ppl,"), are cached (bounded): most
+    pieces of a note are then read without running the tokeniser at all.
     """
 
     def __init__(self, replacements: Mapping[str, tuple[str, ...]]) -> None:
         #: Canonical token -> replacement words, e.g. ``"ppl" -> ("people",)``.
         self.replacements = replacements
         self.canonical_words = lru_cache(maxsize=65536)(self._canonical_words)
+        self.piece_words = lru_cache(maxsize=65536)(self.read)
+
+    def read(self, text: str) -> tuple[WordAt, ...]:
+        """The canonical words of ``text``, each with its token's offsets in ``text``."""
+        return tuple(
+            (word, match.start(), match.end())
+            for match in _TOKEN.finditer(text)
+            for word in self.canonical_words(match.group())
+        )
 
     def _canonical_words(self, token: str) -> tuple[str, ...]:
         """The canonical words for one original token (a word or a punctuation mark)."""
@@ -101,19 +116,28 @@ class NormalisedText:
 
 
 def normalise(text: str, lexicon: Lexicon) -> NormalisedText:
-    """Tokenise ``text`` and map each token to canonical words, keeping original offsets."""
+    """Tokenise ``text`` and map each token to canonical words, keeping original offsets.
+
+    Tokens never span whitespace, so the text is read piece by piece from the lexicon's cache;
+    the one exception, a dash between spaces (a clause mark), makes the whole text one piece.
+    """
     words: list[str] = []
     starts: list[int] = []
     spans: list[tuple[int, int]] = []
     position = 0
-    canonical_words = lexicon.canonical_words
-    for match in _TOKEN.finditer(text):
-        span = match.span()
-        for word in canonical_words(match.group()):
+    offset = 0
+    pieces = text.split()
+    read: Callable[[str], tuple[WordAt, ...]] = lexicon.piece_words
+    if "-" in pieces:
+        pieces, read = [text], lexicon.read
+    for piece in pieces:
+        offset = text.find(piece, offset)
+        for word, start, end in read(piece):
             words.append(word)
             starts.append(position)
-            spans.append(span)
+            spans.append((offset + start, offset + end))
             position += len(word) + 1
+        offset += len(piece)
     return NormalisedText(
         text=" ".join(words), words=tuple(words), starts=tuple(starts), original_spans=tuple(spans)
     )
