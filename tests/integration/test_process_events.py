@@ -13,7 +13,7 @@ import pytest
 
 from rapport.adapters import keys
 from rapport.adapters.dynamodb_store import count_events, payload_of, request_events
-from rapport.codes import Outcome
+from rapport.codes import Outcome, ReasonCode
 from rapport.contract import RequestDeclined
 from rapport.state import request_status
 from rapport_cli.local.event_source import DrainResult, drain
@@ -241,3 +241,22 @@ def test_a_redelivery_to_the_same_container_costs_no_write(
     assert [item["error_code"]["S"] for item in _quarantine_items(stack)] == [
         "conflicting_duplicate"
     ]
+
+
+def test_a_late_sent_event_reclassifies_the_request_without_an_extra_write(
+    stack: LocalStack, process_events: Handler
+) -> None:
+    calls = record_calls("UpdateItem")
+    now = T0 + timedelta(days=3)
+    _publish(stack, body(answer("declined", note="Sorry, not for me.")))
+    _drain(stack, process_events)
+    item = _item(stack, keys.member_pk("m-sender"), keys.request_sk("req-1"))
+    before = request_status(request_events(item), now).classification
+    assert before.primary_reason is ReasonCode.UNKNOWN  # nothing to go on yet
+
+    _publish(stack, body(sent(note=None)))  # the sent event arrives after the decline
+    _drain(stack, process_events)
+    item = _item(stack, keys.member_pk("m-sender"), keys.request_sk("req-1"))
+    after = request_status(request_events(item), now).classification
+    assert set(after.reasons) >= {ReasonCode.NO_NOTE, ReasonCode.NO_COMMON_GROUND}
+    assert len(calls) == 2  # one write per event: the reasons are derived when read
