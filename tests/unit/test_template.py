@@ -70,6 +70,20 @@ def test_every_queue_is_encrypted_and_every_consumed_queue_has_a_dead_letter_que
         assert redrive["deadLetterTargetArn"]["Fn::GetAtt"][0] in queues
 
 
+def test_each_consumed_queue_hides_a_message_for_six_times_its_functions_timeout() -> None:
+    resources = load_template()["Resources"]
+    checked = 0
+    for spec in resources.values():
+        if spec["Type"] != "AWS::Serverless::Function":
+            continue
+        for event in spec["Properties"].get("Events", {}).values():
+            if event["Type"] == "SQS":
+                queue = resources[event["Properties"]["Queue"]["Fn::GetAtt"][0]]["Properties"]
+                assert queue["VisibilityTimeout"] >= 6 * spec["Properties"]["Timeout"]
+                checked += 1
+    assert checked == 2
+
+
 _FUNCTIONS = [
     name
     for name, spec in load_template()["Resources"].items()
