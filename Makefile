@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 DEMO_OUT ?= out/demo
 
-.PHONY: install demo test lint typecheck schemas browser build clean
+.PHONY: install demo test lint typecheck security schemas browser build clean bench
 
 $(STAMP): pyproject.toml shared/requirements.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -35,6 +35,10 @@ typecheck: $(STAMP)
 schemas: $(STAMP)
 	$(BIN)/rapport schema --out events/schema
 
+# Performance figures of issue 7 (docs/performance.md): writes bench/results.json and prints a table.
+bench: $(STAMP)
+	$(BIN)/python -m bench.run --out bench/results.json
+
 # The digest is checked in a real headless Chromium: Debian's, installed here when missing.
 browser:
 	@if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then \
@@ -44,7 +48,20 @@ browser:
 	  || { $$SUDO apt-get update && $$SUDO apt-get install -y --no-install-recommends chromium chromium-driver; }; \
 	fi
 
-test: lint typecheck browser
+# Static security scan of the template, offline. checkov pins its own boto3 and many more, so it
+# lives in its own venv; every skipped check is justified in the template (Metadata: checkov).
+CHECKOV_VENV := .venv-checkov
+
+$(CHECKOV_VENV)/.installed: requirements-checkov.txt
+	test -x $(CHECKOV_VENV)/bin/python || $(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-checkov.txt
+	touch $@
+
+security: $(CHECKOV_VENV)/.installed
+	$(CHECKOV_VENV)/bin/checkov --file infra/template.yaml --framework cloudformation \
+	  --skip-download --compact --quiet
+
+test: lint typecheck security browser
 	$(BIN)/pytest -n 2 --durations=10
 
 # `sam build` needs the functions' runtime (Python 3.13) on PATH, and the SAM CLI pins its own
@@ -65,4 +82,4 @@ build: $(SAM_VENV)/.installed $(STAMP)
 	$(BIN)/python infra/artifacts.py build/sam
 
 clean:
-	rm -rf $(VENV) $(SAM_VENV) out build .mypy_cache .ruff_cache .pytest_cache .hypothesis
+	rm -rf $(VENV) $(SAM_VENV) $(CHECKOV_VENV) out build .mypy_cache .ruff_cache .pytest_cache .hypothesis

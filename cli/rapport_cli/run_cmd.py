@@ -21,13 +21,17 @@ from rapport.contract import parse_rfc3339
 from rapport.timeutil import iso_utc
 from rapport_cli.errors import UserError
 from rapport_cli.local import runner
+from rapport_cli.local.faults import FaultPlan, FaultSpecError
 
 _EPILOG = """examples:
   rapport run --events events/streams/demo.jsonl --out out/demo
   rapport run --events day1.jsonl --events day2.jsonl --out out/run --now 2026-11-16T09:00:00Z
+  rapport run --events events/streams/demo.jsonl --out out/faults --now 2026-11-16T18:00:00Z \
+      --inject-faults dynamodb=0.2,sqs=0.1,ses=0.3 --seed 7
 
 outputs (in --out): summary.json, requests.jsonl, quarantine.jsonl, dead_letters.jsonl,
-digests/ (with --now: <member>_<week>.eml, .html, .json), logs/functions.jsonl
+digests/ (with --now: <member>_<week>.eml, .html, .json), logs/functions.jsonl,
+faults.json (with --inject-faults: attempts and injected faults per service)
 """
 
 
@@ -38,6 +42,14 @@ def _instant(text: str) -> Any:
         raise argparse.ArgumentTypeError(
             f"{text!r} is not an RFC 3339 instant with an offset"
         ) from exc
+
+
+def _fault_rates(text: str) -> str:
+    try:
+        FaultPlan.parse(text)
+    except FaultSpecError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from exc
+    return text
 
 
 def register(commands: Any) -> None:
@@ -70,6 +82,21 @@ def register(commands: Any) -> None:
             "the latest event time in the input, and no digests)"
         ),
     )
+    parser.add_argument(
+        "--inject-faults",
+        type=_fault_rates,
+        metavar="SVC=RATE,…",
+        help=(
+            "make that fraction of calls to each service (dynamodb, sqs, ses, secretsmanager) "
+            "fail with a retryable AWS error: throttling, HTTP 500/503 or a timeout"
+        ),
+    )
+    parser.add_argument(
+        "--seed",
+        type=int,
+        default=0,
+        help="which calls fail under --inject-faults: the same seed, the same faults (default 0)",
+    )
     parser.add_argument("--quiet", action="store_true", help="no progress bar or table")
     parser.set_defaults(handler=_run)
 
@@ -87,6 +114,13 @@ def _summary_table(report: runner.RunReport) -> Table:
     for function, calls in sorted(report.function_calls.items()):
         for action, count in sorted(calls.items()):
             table.add_row(f"{function} {action}", str(count))
+    for service, figures in sorted(report.faults.items()):
+        table.add_row(
+            f"faults injected {service}",
+            f"{figures['injected']} of {figures['attempts']} attempts",
+        )
+        for kind in ("throttling", "server_error", "timeout"):
+            table.add_row(f"  {service} {kind}", str(figures[kind]))
     if report.dynamodb_writes_per_stored_event is not None:
         table.add_row(
             "DynamoDB writes / stored event", f"{report.dynamodb_writes_per_stored_event:.3f}"
@@ -120,6 +154,9 @@ def _run(args: argparse.Namespace) -> int:
                 args.out,
                 args.now,
                 runner.Progress(phase, lambda count: bar.advance(current[-1], count)),
+                faults=(
+                    FaultPlan.parse(args.inject_faults, args.seed) if args.inject_faults else None
+                ),
             )
         except FileNotFoundError as exc:
             raise UserError(str(exc)) from None

@@ -10,8 +10,8 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime
 from functools import lru_cache
+from importlib.resources import files
 from typing import Annotated, Any, Literal
-from zoneinfo import ZoneInfo
 
 from pydantic import (
     AfterValidator,
@@ -29,6 +29,10 @@ MAX_EVENT_BYTES = 64 * 1024
 MAX_ID_LENGTH = 128
 MAX_NOTE_LENGTH = 2000
 MAX_EMAIL_LENGTH = 254
+#: Event times outside this range are not plausible, and date arithmetic on them (the response
+#: window, the next digest, local weeks) would overflow Python's datetime near year 1 or 9999.
+EARLIEST_TIME = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST_TIME = datetime(9000, 1, 1, tzinfo=UTC)
 
 _RFC3339 = re.compile(
     r"^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(?P<fraction>\.\d+)?(?P<offset>[Zz]|[+-]\d{2}:\d{2})$"
@@ -60,12 +64,16 @@ def parse_rfc3339(value: Any) -> datetime:
     normalised = value[: match.start("fraction") if fraction else match.start("offset")]
     normalised += fraction[:7] + ("+00:00" if offset in ("Z", "z") else offset)
     try:
-        parsed = datetime.fromisoformat(normalised.replace("t", "T"))
-    except ValueError as exc:
+        parsed = datetime.fromisoformat(normalised.replace("t", "T")).astimezone(UTC)
+    except (ValueError, OverflowError) as exc:  # 9999-12-31T23:59:59-01:00 is past year 9999
         raise PydanticCustomError(
             "invalid_time", "Timestamp is not a real instant: {reason}", {"reason": str(exc)}
         ) from exc
-    return parsed.astimezone(UTC)
+    if not EARLIEST_TIME <= parsed < LATEST_TIME:
+        raise PydanticCustomError(
+            "invalid_time", "Timestamp must be from 1970 up to the year 9000 (UTC)"
+        )
+    return parsed
 
 
 def _not_blank(value: str) -> str:
@@ -80,13 +88,17 @@ def _valid_email(value: str) -> str:
     return value
 
 
-@lru_cache(maxsize=512)
+@lru_cache(maxsize=1)
+def _iana_zones() -> frozenset[str]:
+    """The IANA zone names the pinned ``tzdata`` package ships, the same here and on Lambda.
+
+    Asking ``ZoneInfo`` alone would also accept files of the host such as ``localtime``.
+    """
+    return frozenset(files("tzdata").joinpath("zones").read_text(encoding="utf-8").split())
+
+
 def _known_timezone(name: str) -> bool:
-    try:
-        ZoneInfo(name)
-    except (ValueError, OSError, LookupError):
-        return False
-    return True
+    return name in _iana_zones()
 
 
 def _valid_timezone(value: str) -> str:

@@ -191,3 +191,9 @@ def test_timezone_names_are_real_iana_zones() -> None:
     event = parse_event(body(preferences(timezone="Asia/Kathmandu", digest_hour=23)))
     assert isinstance(event, PreferencesUpdated)
     assert event.data.timezone == "Asia/Kathmandu"
+
+
+@pytest.mark.parametrize("timezone", ["localtime", "posixrules", "Europe", "right/UTC", ""])
+def test_only_iana_zone_names_are_timezones(timezone: str) -> None:
+    code = _error(_mutated(preferences(), "data.timezone", timezone)).error_code
+    assert code in {"invalid_timezone", "empty_field"}

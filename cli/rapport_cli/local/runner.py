@@ -8,6 +8,7 @@ processed successfully that added nothing, and the books must balance or the run
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 from collections.abc import Callable, Iterator, Sequence
@@ -17,9 +18,11 @@ from pathlib import Path
 from typing import Any
 
 import boto3
+from botocore.config import Config
 from moto.core.models import DEFAULT_ACCOUNT_ID as ACCOUNT_ID
 from moto.ses.models import ses_backends
 
+from rapport.adapters.aws import session as shared_session
 from rapport.adapters.dynamodb_store import QuarantinedEvent, count_events, request_events
 from rapport.adapters.retention import Retention
 from rapport.settings import ReadSettings
@@ -29,6 +32,7 @@ from rapport.validation import InvalidEvent, parse_event
 from rapport_cli.local.call_log import DYNAMODB_WRITES, CallLog
 from rapport_cli.local.digests import digest_records, write_digests
 from rapport_cli.local.event_source import DrainResult, drain
+from rapport_cli.local.faults import FaultInjector, FaultPlan, immediate_retries
 from rapport_cli.local.lambda_runtime import FunctionHost
 from rapport_cli.local.publisher import InputLine, PublishResult, publish, read_lines
 from rapport_cli.local.server import moto_server
@@ -38,6 +42,10 @@ EVENTS_QUEUE = "EventsQueue"
 DIGEST_QUEUE = "DigestJobsQueue"
 INGEST_FUNCTION = "ProcessEventsFunction"
 TABLE = "RapportTable"
+
+# The runner plays the platform (publishing) and Lambda's SQS poller, which in AWS keep retrying
+# far longer than a function's SDK does: more attempts, so injected faults test the functions.
+_RUNNER_CONFIG = Config(retries={"mode": "standard", "max_attempts": 9})
 
 
 class AccountingError(RuntimeError):
@@ -85,6 +93,8 @@ class RunReport:
     function_calls: dict[str, dict[str, int]] = field(default_factory=dict)
     digest_files: list[Path] = field(default_factory=list)
     digest_jobs_dead_lettered: int = 0
+    #: With ``--inject-faults``: per service, attempts seen and faults injected by kind.
+    faults: dict[str, dict[str, int]] = field(default_factory=dict)
 
     @property
     def dynamodb_writes_per_stored_event(self) -> float | None:
@@ -149,6 +159,7 @@ class _Observed:
     digest_jobs: DrainResult | None = None
     digest_jobs_dead: int = 0
     sent_messages: dict[str, bytes] = field(default_factory=dict)
+    faults: dict[str, dict[str, int]] = field(default_factory=dict)
 
 
 def _drain_through(
@@ -177,15 +188,30 @@ def _sent_messages(region: str) -> dict[str, bytes]:
 
 
 def _operate(
-    event_files: Sequence[Path], log_path: Path, progress: Progress, digests_at: datetime | None
+    event_files: Sequence[Path],
+    log_path: Path,
+    progress: Progress,
+    digests_at: datetime | None,
+    faults: FaultPlan | None = None,
 ) -> _Observed:
     """Deploy, publish every line, drain the queue through the handler, optionally run the
-    digest schedule and workers, then read back everything the run left behind."""
-    with moto_server(), log_path.open("w", encoding="utf-8") as log:
+    digest schedule and workers, then read back everything the run left behind.
+
+    With ``faults``, every call after the deployment may fail: the functions' calls (the shared
+    session) and the runner's own (publishing, polling, reading back)."""
+    with (
+        moto_server(),
+        log_path.open("w", encoding="utf-8") as log,
+        immediate_retries() if faults else contextlib.nullcontext(),
+    ):
         region = os.environ["AWS_DEFAULT_REGION"]
         session = boto3.session.Session()
-        sqs, dynamodb = session.client("sqs"), session.client("dynamodb")
         stack: LocalStack = deploy(session, region)
+        injector = FaultInjector(faults) if faults else None
+        if injector is not None:
+            injector.attach(session.events).attach(shared_session().events)
+        sqs = session.client("sqs", config=_RUNNER_CONFIG)
+        dynamodb = session.client("dynamodb", config=_RUNNER_CONFIG)
         calls = CallLog().attach()
         host = FunctionHost(stack.functions, log, calls)
         queue = stack.queues[EVENTS_QUEUE]
@@ -230,6 +256,7 @@ def _operate(
             digest_jobs=digest_jobs,
             digest_jobs_dead=digest_jobs_dead,
             sent_messages=_sent_messages(region),
+            faults=injector.report() if injector else {},
         )
 
 
@@ -296,14 +323,18 @@ def run(
     out_dir: Path,
     now: datetime | None = None,
     progress: Progress | None = None,
+    faults: FaultPlan | None = None,
 ) -> RunReport:
-    """Run the pipeline on ``event_files`` and write the DESIGN §4 outputs into ``out_dir``."""
+    """Run the pipeline on ``event_files`` and write the DESIGN §4 outputs into ``out_dir``.
+
+    ``faults`` makes that fraction of each service's calls fail with a retryable error (see
+    ``rapport_cli.local.faults``); what was injected is in the report and ``faults.json``."""
     missing = [str(path) for path in event_files if not path.is_file()]
     if missing:
         raise FileNotFoundError(f"no such events file: {', '.join(missing)}")
     (out_dir / "logs").mkdir(parents=True, exist_ok=True)
     observed = _operate(
-        event_files, out_dir / "logs" / "functions.jsonl", progress or Progress(), now
+        event_files, out_dir / "logs" / "functions.jsonl", progress or Progress(), now, faults
     )
     digests = write_digests(
         digest_records(observed.items), observed.sent_messages, out_dir / "digests"
@@ -348,6 +379,10 @@ def run(
             for message in observed.dead_letters
         ],
     )
+    if faults is not None:
+        (out_dir / "faults.json").write_text(
+            json.dumps({"seed": faults.seed, "services": observed.faults}, indent=2) + "\n"
+        )
     outcomes: dict[str, int] = {}
     for row in requests:
         outcomes[row["outcome"]] = outcomes.get(row["outcome"], 0) + 1
@@ -364,4 +399,5 @@ def run(
         },
         digest_files=digests,
         digest_jobs_dead_lettered=observed.digest_jobs_dead,
+        faults=observed.faults,
     )

@@ -14,6 +14,7 @@ from typing import Any
 from rapport.adapters import keys
 from rapport.adapters.aws import client
 from rapport.adapters.dynamodb_store import QuarantinedEvent, request_events
+from rapport.adapters.retention import Retention
 
 Item = dict[str, Any]
 _DELETE_BATCH = 25  # BatchWriteItem's limit
@@ -59,8 +60,12 @@ def _profile(item: Item) -> dict[str, Any]:
     }
 
 
-def export_member(table: str, member_id: str) -> dict[str, Any]:
-    """All of a member's data as plain JSON-ready values."""
+def export_member(table: str, member_id: str, retention: Retention | None = None) -> dict[str, Any]:
+    """All of a member's data as plain JSON-ready values.
+
+    Items past their TTL are gone as far as Rapport is concerned (DynamoDB deletes them within
+    days), so they are not exported; erasure still deletes them."""
+    retention = retention or Retention()
     export: dict[str, Any] = {
         "member_id": member_id,
         "profile": None,
@@ -69,6 +74,8 @@ def export_member(table: str, member_id: str) -> dict[str, Any]:
         "quarantined": [],
     }
     for item in _partition(table, member_id):
+        if not retention.live(item):
+            continue
         kind = item.get("kind", {}).get("S")
         if kind == "profile":
             export["profile"] = _profile(item)
@@ -87,7 +94,7 @@ def export_member(table: str, member_id: str) -> dict[str, Any]:
         item = table_client.get_item(
             TableName=table, Key={"pk": key["pk"], "sk": key["sk"]}, ConsistentRead=True
         ).get("Item")
-        if item:
+        if item and retention.live(item):
             export["quarantined"].append(vars(QuarantinedEvent.from_item(item)))
     return export
 
