@@ -101,12 +101,52 @@ class DynamoEventStore:
         location = f"{pk}|{sk}|{attribute}"
         if (known := self._known(location, stored.fingerprint)) is not None:
             return known
-        existing = self._conditional_update(
+        existing = self._write_request_event(pk, sk, attribute, stored)
+        if existing is not None and not self.retention.live(existing):
+            # The request expired but TTL has not deleted it yet: its old events must not come
+            # back with this write, so the remains go first (only if still the same remains).
+            self._purge_expired(pk, sk, existing)
+            existing = self._write_request_event(pk, sk, attribute, stored)
+        if existing is None:
+            self._remember(location, None, stored)
+            return WriteOutcome.APPLIED
+        outcome = _outcome_from_existing(existing, attribute, stored.fingerprint)
+        if outcome is None:  # the condition only tests this attribute, so it must be there
+            raise RuntimeError("conditional write failed without an existing event")
+        self._remember(location, existing, stored)
+        return outcome
+
+    def _purge_expired(self, pk: str, sk: str, expired: Item) -> None:
+        try:
+            client("dynamodb").delete_item(
+                TableName=self.table_name,
+                Key={"pk": _s(pk), "sk": _s(sk)},
+                ConditionExpression="#exp = :seen",
+                ExpressionAttributeNames={"#exp": EXPIRES_AT},
+                ExpressionAttributeValues={":seen": expired[EXPIRES_AT]},
+            )
+        except ClientError as error:
+            if _error_code(error) != "ConditionalCheckFailedException":  # someone wrote first
+                raise
+
+    def _write_request_event(
+        self, pk: str, sk: str, attribute: str, stored: StoredEvent
+    ) -> Item | None:
+        """One conditional write; the item as it was when the condition fails.
+
+        The condition fails when the event is already there, and also when the item has expired,
+        so expired remains are never silently extended.
+        """
+        event = stored.event
+        assert not isinstance(event, PreferencesUpdated)
+        return self._conditional_update(
             Key={"pk": _s(pk), "sk": _s(sk)},
             UpdateExpression=(
                 "SET #ev = :ev, #kind = :kind, #sender = :sender, #request = :request, #exp = :exp"
             ),
-            ConditionExpression="attribute_not_exists(#ev)",
+            ConditionExpression=(
+                "attribute_not_exists(#ev) AND (attribute_not_exists(#exp) OR #exp > :now)"
+            ),
             ExpressionAttributeNames={
                 "#ev": attribute,
                 "#kind": "kind",
@@ -117,19 +157,12 @@ class DynamoEventStore:
             ExpressionAttributeValues={
                 ":ev": {"M": {"h": _s(stored.fingerprint), "e": _s(stored.canonical)}},
                 ":exp": self.retention.expiry(),
+                ":now": self.retention.now(),
                 ":kind": _s("request"),
                 ":sender": _s(event.data.sender_id),
                 ":request": _s(event.data.request_id),
             },
         )
-        if existing is None:
-            self._remember(location, None, stored)
-            return WriteOutcome.APPLIED
-        outcome = _outcome_from_existing(existing, attribute, stored.fingerprint)
-        if outcome is None:  # the condition only tests this attribute, so it must be there
-            raise RuntimeError("conditional write failed without an existing event")
-        self._remember(location, existing, stored)
-        return outcome
 
     def apply_preferences(
         self, stored: StoredEvent, next_digest_due: datetime | None

@@ -29,6 +29,10 @@ class Retention:
         """The ``expires_at`` value for an item written now."""
         return {"N": str(int((self.clock() + self.period).timestamp()))}
 
+    def now(self) -> dict[str, str]:
+        """The current instant in ``expires_at``'s form, for conditions."""
+        return {"N": str(int(self.clock().timestamp()))}
+
     def live(self, item: Mapping[str, Any]) -> bool:
         expires = item.get(EXPIRES_AT)
         return expires is None or int(expires["N"]) > self.clock().timestamp()
