@@ -1,78 +1,131 @@
 """process_events: SQS batches of CloudEvents in, request state in DynamoDB out.
 
 Each record is stored, recognised as a duplicate, or quarantined; only transient AWS errors fail a
-record, so SQS redelivers just that one (``ReportBatchItemFailures``).
+record, so SQS redelivers just that one (``ReportBatchItemFailures``). One log line per batch
+(counts by disposition) and one per quarantined or failed record; stored and duplicate records
+are logged at DEBUG, since a line per record costs more than the record's own processing.
+
+Importing this module does no work beyond the logger and metrics: the contract models, the store
+and the batch processor are built on first use and kept for the life of the container (see
+docs/performance.md, cold start).
 """
+
+# Imports inside functions are deliberate: this module is imported at cold start, and what
+# only the first invocation needs is imported then (docs/performance.md).
+# ruff: noqa: PLC0415
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import UTC, datetime
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.batch import (
-    BatchProcessor,
-    EventType,
-    process_partial_response,
-)
-from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
-from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
-from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from rapport.adapters.dynamodb_store import DynamoEventStore
-from rapport.adapters.retention import Retention
-from rapport.ingest import Disposition, InboundMessage, ingest
-from rapport.settings import TableSettings, load
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
-#: The environment this function needs (checked against the template by the tests).
-SETTINGS = TableSettings
+    from aws_lambda_powertools.utilities.typing import LambdaContext
+
+    from rapport.adapters.dynamodb_store import DynamoEventStore
+    from rapport.ingest import EventStore, InboundMessage, IngestResult
+    from rapport.settings import TableSettings
+
 logger = Logger()
 metrics = Metrics()
-processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
 
+
+def __getattr__(name: str) -> type[TableSettings]:
+    """``SETTINGS``: the environment this function needs (checked against the template by the
+    tests). Resolved on access, so importing the handler does not import pydantic."""
+    if name == "SETTINGS":
+        from rapport.settings import TableSettings
+
+        return TableSettings
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def _settings() -> TableSettings:
+    from rapport.settings import TableSettings, load
+
+    return load(TableSettings)
+
+
+#: Metric name for each disposition (``rapport.ingest.Disposition`` values).
 _METRIC_NAMES = {
-    Disposition.STORED: "EventsStored",
-    Disposition.DUPLICATE: "EventsDuplicate",
-    Disposition.QUARANTINED: "EventsQuarantined",
+    "stored": "EventsStored",
+    "duplicate": "EventsDuplicate",
+    "quarantined": "EventsQuarantined",
 }
 
 
 @cache
 def _store() -> DynamoEventStore:
     """Built on first use, then kept for the life of the container."""
-    settings = load(SETTINGS)
+    from rapport.adapters.dynamodb_store import DynamoEventStore
+    from rapport.adapters.retention import Retention
+
+    settings = _settings()
     return DynamoEventStore(settings.table_name, Retention(settings.retention))
 
 
-def handle_record(record: SQSRecord) -> str:
-    sent_ms = int(record.attributes.sent_timestamp)
-    message = InboundMessage(
-        message_id=record.message_id,
-        body=record.body,
+@cache
+def _ingest() -> tuple[Callable[[InboundMessage, EventStore], IngestResult], type[InboundMessage]]:
+    """The ingest core (and with it the contract models), imported on first use."""
+    from rapport.ingest import InboundMessage, ingest
+
+    return ingest, InboundMessage
+
+
+def _process(record: dict[str, Any]) -> IngestResult:
+    ingest, inbound_message = _ingest()
+    sent_ms = int(record["attributes"]["SentTimestamp"])
+    message = inbound_message(
+        message_id=record["messageId"],
+        body=record["body"],
         enqueued_at=datetime.fromtimestamp(sent_ms / 1000, tz=UTC),
     )
-    logger.append_keys(message_id=record.message_id)
-    result = ingest(message, _store())
-    metrics.add_metric(name=_METRIC_NAMES[result.disposition], unit=MetricUnit.Count, value=1)
-    # Ids and codes only: notes, names and addresses never reach the logs.
-    logger.info(
-        "event processed",
-        extra={
-            "disposition": result.disposition.value,
-            "event_id": result.event_id,
-            "event_type": result.event_type,
-            "error_code": result.error_code,
-            "receive_count": record.attributes.approximate_receive_count,
-        },
-    )
-    return result.disposition.value
+    return ingest(message, _store())
 
 
 @logger.inject_lambda_context(clear_state=True)
 @metrics.log_metrics
-def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
-    return process_partial_response(
-        event=event, record_handler=handle_record, processor=processor, context=context
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    """Each record on its own: a transient error fails only that record (a partial batch
+    response), a permanent one is quarantined by the core, so the batch itself never fails."""
+    failures: list[dict[str, str]] = []
+    dispositions: Counter[str] = Counter()
+    for record in event["Records"]:
+        try:
+            result = _process(record)
+        except Exception:
+            logger.exception("record failed; SQS will redeliver it", extra=_ids(record))
+            failures.append({"itemIdentifier": record["messageId"]})
+            continue
+        dispositions[result.disposition.value] += 1
+        # Ids and codes only: notes, names and addresses never reach the logs.
+        details = {
+            **_ids(record),
+            "disposition": result.disposition.value,
+            "event_id": result.event_id,
+            "event_type": result.event_type,
+            "error_code": result.error_code,
+        }
+        log = logger.info if result.error_code else logger.debug
+        log("event processed", extra=details)
+    logger.info(
+        "batch processed",
+        extra={"records": len(event["Records"]), "failed": len(failures), **dispositions},
     )
+    for disposition, count in dispositions.items():
+        metrics.add_metric(name=_METRIC_NAMES[disposition], unit=MetricUnit.Count, value=count)
+    return {"batchItemFailures": failures}
+
+
+def _ids(record: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "message_id": record["messageId"],
+        "receive_count": record["attributes"].get("ApproximateReceiveCount"),
+    }

@@ -1,47 +1,78 @@
-"""send_digest: one job per member-week in, exactly one email per member-week out."""
+"""send_digest: one job per member-week in, exactly one email per member-week out.
+
+Importing this module does no work beyond the logger and metrics: the store, the renderer and the
+mailer are imported with the container's dependencies on first use (docs/performance.md).
+"""
+
+# Imports inside functions are deliberate: this module is imported at cold start, and what
+# only the first invocation needs is imported then (docs/performance.md).
+# ruff: noqa: PLC0415
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.batch import (
-    BatchProcessor,
-    EventType,
-    process_partial_response,
-)
-from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
-from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
-from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from rapport.adapters.digest_store import DynamoDigestStore
-from rapport.adapters.retention import Retention
-from rapport.adapters.secrets import signing_key
-from rapport.adapters.ses_mailer import SesMailer
-from rapport.digest.delivery import DeliverySettings, DeliveryStatus, deliver
-from rapport.digest.jobs import job_from_message
-from rapport.settings import DigestSettings, load
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.batch import BatchProcessor
+    from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
+    from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+    from aws_lambda_powertools.utilities.typing import LambdaContext
 
-#: The environment this function needs (checked against the template by the tests).
-SETTINGS = DigestSettings
+    from rapport.adapters.digest_store import DynamoDigestStore
+    from rapport.adapters.ses_mailer import SesMailer
+    from rapport.digest.delivery import DeliverySettings
+    from rapport.settings import DigestSettings
+
 logger = Logger()
 metrics = Metrics()
-processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
 
+
+def __getattr__(name: str) -> type[DigestSettings]:
+    """``SETTINGS``: the environment this function needs (checked against the template by the
+    tests). Resolved on access, so importing the handler does not import pydantic."""
+    if name == "SETTINGS":
+        from rapport.settings import DigestSettings
+
+        return DigestSettings
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def _settings() -> DigestSettings:
+    from rapport.settings import DigestSettings, load
+
+    return load(DigestSettings)
+
+
+#: Metric name for each ``rapport.digest.delivery.DeliveryStatus`` value.
 _METRIC_NAMES = {
-    DeliveryStatus.SENT: "DigestsSent",
-    DeliveryStatus.ALREADY_SENT: "DigestsAlreadySent",
-    DeliveryStatus.NOT_SUBSCRIBED: "DigestsNotSubscribed",
+    "sent": "DigestsSent",
+    "already_sent": "DigestsAlreadySent",
+    "not_subscribed": "DigestsNotSubscribed",
 }
+
+
+@cache
+def _processor() -> BatchProcessor:
+    from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType
+
+    return BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
 
 
 @cache
 def _dependencies() -> tuple[DynamoDigestStore, SesMailer, DeliverySettings]:
     """Built on first use, then kept for the life of the container."""
-    settings = load(SETTINGS)
+    from rapport.adapters.digest_store import DynamoDigestStore
+    from rapport.adapters.retention import Retention
+    from rapport.adapters.secrets import signing_key
+    from rapport.adapters.ses_mailer import SesMailer
+    from rapport.digest.delivery import DeliverySettings
+
+    settings = _settings()
     return (
         DynamoDigestStore(settings.table_name, Retention(settings.retention)),
         SesMailer(settings.ses_configuration_set),
@@ -55,6 +86,9 @@ def _dependencies() -> tuple[DynamoDigestStore, SesMailer, DeliverySettings]:
 
 
 def handle_record(record: SQSRecord) -> str:
+    from rapport.digest.delivery import deliver
+    from rapport.digest.jobs import job_from_message
+
     job = job_from_message(record.body)
     store, mailer, settings = _dependencies()
     logger.append_keys(member_id=job.member_id, week_start=job.week_start.isoformat())
@@ -63,7 +97,7 @@ def handle_record(record: SQSRecord) -> str:
     except Exception:
         metrics.add_metric(name="DigestFailures", unit=MetricUnit.Count, value=1)
         raise
-    metrics.add_metric(name=_METRIC_NAMES[delivery.status], unit=MetricUnit.Count, value=1)
+    metrics.add_metric(name=_METRIC_NAMES[delivery.status.value], unit=MetricUnit.Count, value=1)
     logger.info("digest job done", extra={"status": delivery.status.value})
     return delivery.status.value
 
@@ -71,6 +105,8 @@ def handle_record(record: SQSRecord) -> str:
 @logger.inject_lambda_context(clear_state=True)
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
+    from aws_lambda_powertools.utilities.batch import process_partial_response
+
     return process_partial_response(
-        event=event, record_handler=handle_record, processor=processor, context=context
+        event=event, record_handler=handle_record, processor=_processor(), context=context
     )

@@ -1,31 +1,48 @@
 """unsubscribe (Lambda function URL): GET shows a confirmation page, POST unsubscribes (RFC 8058).
 
-A forged, altered or expired token gets a 4xx and changes nothing.
+A forged, altered or expired token gets a 4xx and changes nothing. Importing this module does no
+work beyond the logger and metrics; the rest is imported on first use (docs/performance.md).
 """
+
+# Imports inside functions are deliberate: this module is imported at cold start, and what
+# only the first invocation needs is imported then (docs/performance.md).
+# ruff: noqa: PLC0415
 
 from __future__ import annotations
 
 import html
 from datetime import UTC, datetime
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.data_classes import LambdaFunctionUrlEvent
-from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from rapport.adapters.digest_store import DynamoDigestStore
-from rapport.adapters.retention import Retention
-from rapport.adapters.secrets import signing_key
-from rapport.digest.tokens import InvalidToken, verify
-from rapport.digest.unsubscribe import unsubscribe
-from rapport.settings import SigningSettings, load
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.typing import LambdaContext
 
-#: The environment this function needs (checked against the template by the tests).
-SETTINGS = SigningSettings
+    from rapport.adapters.digest_store import DynamoDigestStore
+    from rapport.settings import SigningSettings
+
 logger = Logger()
 metrics = Metrics()
+
+
+def __getattr__(name: str) -> type[SigningSettings]:
+    """``SETTINGS``: the environment this function needs (checked against the template by the
+    tests). Resolved on access, so importing the handler does not import pydantic."""
+    if name == "SETTINGS":
+        from rapport.settings import SigningSettings
+
+        return SigningSettings
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def _settings() -> SigningSettings:
+    from rapport.settings import SigningSettings, load
+
+    return load(SigningSettings)
+
 
 _STATUS_FOR_REASON = {"malformed": 400, "bad_signature": 403, "expired": 410}
 _HEADERS = {
@@ -39,7 +56,11 @@ _HEADERS = {
 
 @cache
 def _dependencies() -> tuple[DynamoDigestStore, bytes]:
-    settings = load(SETTINGS)
+    from rapport.adapters.digest_store import DynamoDigestStore
+    from rapport.adapters.retention import Retention
+    from rapport.adapters.secrets import signing_key
+
+    settings = _settings()
     store = DynamoDigestStore(settings.table_name, Retention(settings.retention))
     return store, signing_key(settings.unsubscribe_secret_id)
 
@@ -69,6 +90,11 @@ def _confirmation_form(token: str) -> str:
 @logger.inject_lambda_context(clear_state=True)
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    from aws_lambda_powertools.utilities.data_classes import LambdaFunctionUrlEvent
+
+    from rapport.digest.tokens import InvalidToken, verify
+    from rapport.digest.unsubscribe import unsubscribe
+
     request = LambdaFunctionUrlEvent(event)
     method = request.request_context.http.method.upper()
     token = (request.query_string_parameters or {}).get("token", "")

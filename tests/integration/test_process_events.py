@@ -216,8 +216,11 @@ def test_the_handler_logs_ids_and_codes_but_no_personal_data(
         service_logger.removeHandler(capture)
 
     lines = [json.loads(line) for line in captured.getvalue().splitlines()]
-    assert {line["disposition"] for line in lines} == {"stored"}
-    assert {line["event_type"] for line in lines} == {
+    records = [line for line in lines if line["message"] == "event processed"]
+    (summary,) = [line for line in lines if line["message"] == "batch processed"]
+    assert (summary["records"], summary["stored"], summary["failed"]) == (2, 2, 0)
+    assert {line["disposition"] for line in records} == {"stored"}
+    assert {line["event_type"] for line in records} == {
         "rapport.connection_request.declined",
         "rapport.member.preferences_updated",
     }

@@ -191,7 +191,11 @@ def deploy(
     """Create the template's resources; return where they are and who consumes them."""
     template = load_template(template_path)
     resources: dict[str, Any] = template["Resources"]
-    parameters = parameter_defaults(template) | {"EnvironmentName": environment_name}
+    # Locally every record's log line is kept (DEBUG), so tests can check each one.
+    parameters = parameter_defaults(template) | {
+        "EnvironmentName": environment_name,
+        "LogLevel": "DEBUG",
+    }
     resolver = Resolver(
         parameters=parameters, region=region, stack_name=f"rapport-{environment_name}"
     )

@@ -1,0 +1,271 @@
+"""Digests: read capacity of one member's digest alone and beside 100x other members' data, and
+the time to build and render one digest for a member with 500 requests in the week.
+
+Reads: the member's events (from the ingest stream) are stored with the real ``ingest`` and
+``DynamoEventStore`` in a fresh table; a second table gets the same plus 100 copies of that
+member's items under other member ids of the same length (so exactly 100x the bytes). The real
+``send_digest`` handler then sends the member's digest from each table. Read capacity is computed
+from what each read returned with DynamoDB's documented sizing (item size = attribute names plus
+values; 4 KB units per GetItem item or per Query page; strongly consistent = 1 unit, eventually
+consistent = 0.5), because moto reports a fixed ``ConsumedCapacity`` whatever the size.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import math
+import random
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import boto3
+
+from bench.common import median, sqs_records
+from rapport.adapters.aws import reset_clients, session
+from rapport.adapters.dynamodb_store import DynamoEventStore
+from rapport.contract import RequestEvent
+from rapport.digest.insights import build_insights
+from rapport.digest.jobs import DigestJob
+from rapport.digest.render import render_digest
+from rapport.digest.schedule import last_complete_week
+from rapport.ingest import InboundMessage, ingest
+from rapport.validation import validate_document
+from rapport_cli.local.lambda_runtime import FunctionHost
+from rapport_cli.local.server import moto_server
+from rapport_cli.local.stack import deploy
+
+MEMBER = "m-000001"
+COPIES = 100
+RENDER_REQUESTS = 500
+RENDER_REPETITIONS = 5
+
+
+def _value_size(value: dict[str, Any]) -> int:
+    ((kind, inner),) = value.items()
+    if kind == "S":
+        return len(str(inner).encode())
+    if kind == "N":
+        digits = len(str(inner).lstrip("-").replace(".", "").strip("0")) or 1
+        return math.ceil(digits / 2) + 1
+    if kind == "B":
+        return len(inner)
+    if kind in ("BOOL", "NULL"):
+        return 1
+    if kind == "M":
+        return 3 + sum(len(name.encode()) + _value_size(v) + 1 for name, v in inner.items())
+    if kind == "L":
+        return 3 + sum(_value_size(v) + 1 for v in inner)
+    return sum(len(str(element).encode()) for element in inner)  # SS, NS, BS
+
+
+def item_size(item: dict[str, Any]) -> int:
+    """DynamoDB's item size: UTF-8 attribute names plus their values."""
+    return sum(len(name.encode()) + _value_size(value) for name, value in item.items())
+
+
+class ReadCapacity:
+    """Read capacity units of every DynamoDB read, from botocore's hooks."""
+
+    def __init__(self) -> None:
+        self.units = 0.0
+        self.items_read = 0
+        self.bytes_read = 0
+        self.calls: dict[str, int] = {}
+        self._consistent: list[bool] = []
+
+    def attach(self) -> ReadCapacity:
+        events = session().events
+        events.register("before-parameter-build.dynamodb", self._before)
+        events.register("after-call.dynamodb", self._after)
+        return self
+
+    def _before(self, params: dict[str, Any], **_: Any) -> None:
+        self._consistent.append(bool(params.get("ConsistentRead")))
+
+    def _after(self, parsed: dict[str, Any], model: Any, **_: Any) -> None:
+        consistent = self._consistent.pop() if self._consistent else False
+        per_unit = 1.0 if consistent else 0.5
+        if model.name == "GetItem":
+            items = [parsed["Item"]] if "Item" in parsed else []
+            sizes = [math.ceil(item_size(item) / 4096) or 1 for item in items] or [1]
+            units = sum(sizes) * per_unit
+        elif model.name == "Query":
+            items = parsed.get("Items", [])
+            units = max(1, math.ceil(sum(item_size(item) for item in items) / 4096)) * per_unit
+        else:
+            return
+        self.calls[model.name] = self.calls.get(model.name, 0) + 1
+        self.units += units
+        self.items_read += len(items)
+        self.bytes_read += sum(item_size(item) for item in items)
+
+
+def _member_lines(stream: Path) -> list[str]:
+    return [
+        line for line in stream.read_text(encoding="utf-8").splitlines() if f'"{MEMBER}"' in line
+    ]
+
+
+def _clone_items(dynamodb: Any, source_table: str, target_table: str) -> int:
+    """Write ``COPIES`` copies of the member's items under other ids of the same length."""
+    items = dynamodb.query(
+        TableName=source_table,
+        KeyConditionExpression="pk = :pk",
+        ExpressionAttributeValues={":pk": {"S": f"MEMBER#{MEMBER}"}},
+    )["Items"]
+    text = json.dumps(items)
+    written = 0
+    for copy in range(1, COPIES + 1):
+        other = f"c{copy:03d}0001"  # same length as the member id: the same bytes per item
+        assert len(other) == len(MEMBER)
+        clones = json.loads(text.replace(MEMBER, other))
+        for start in range(0, len(clones), 25):
+            request = {
+                target_table: [
+                    {"PutRequest": {"Item": item}} for item in clones[start : start + 25]
+                ]
+            }
+            while request:
+                request = dynamodb.batch_write_item(RequestItems=request)["UnprocessedItems"]
+        written += len(clones)
+    return written
+
+
+def _digest_reads(
+    stack: Any, lines: list[str], now: datetime, clone_from: str | None
+) -> dict[str, Any]:
+    table = stack.tables["RapportTable"]
+    dynamodb = boto3.client("dynamodb")
+    reset_clients()
+    store = DynamoEventStore(table)
+    for index, line in enumerate(lines):
+        ingest(InboundMessage(f"bench-{index}", line, now), store)
+    others = _clone_items(dynamodb, clone_from, table) if clone_from else 0
+    profile = dynamodb.get_item(
+        TableName=table, Key={"pk": {"S": f"MEMBER#{MEMBER}"}, "sk": {"S": "PROFILE"}}
+    )["Item"]
+    job = DigestJob(
+        member_id=MEMBER, week_start=last_complete_week(now, profile["timezone"]["S"]), as_of=now
+    )
+    host = FunctionHost(stack.functions, io.StringIO())
+    reset_clients()
+    capacity = ReadCapacity().attach()
+    (event,) = sqs_records([job.to_message()])
+    response = host.invoke("SendDigestFunction", event)
+    if response["batchItemFailures"]:
+        raise RuntimeError(f"the digest was not sent: {response}")
+    table_items = sum(
+        page["Count"]
+        for page in dynamodb.get_paginator("scan").paginate(TableName=table, Select="COUNT")
+    )
+    return {
+        "read_capacity_units": capacity.units,
+        "items_read": capacity.items_read,
+        "bytes_read": capacity.bytes_read,
+        "read_calls": capacity.calls,
+        "items_in_table": table_items,
+        "other_members_items": others,
+    }
+
+
+def measure_reads(stream: Path, now: datetime) -> dict[str, Any]:
+    lines = _member_lines(stream)
+    with moto_server():
+        region = "us-east-1"
+        alone_stack = deploy(boto3.session.Session(), region, f"alone{uuid.uuid4().hex[:6]}")
+        alone = _digest_reads(alone_stack, lines, now, None)
+        crowded_stack = deploy(boto3.session.Session(), region, f"crowd{uuid.uuid4().hex[:6]}")
+        crowded = _digest_reads(
+            crowded_stack, lines, now, clone_from=alone_stack.tables["RapportTable"]
+        )
+    return {
+        "member": MEMBER,
+        "member_events": len(lines),
+        "alone": alone,
+        "with_100x_others": crowded,
+        "ratio": crowded["read_capacity_units"] / alone["read_capacity_units"],
+    }
+
+
+_NOTES = (
+    "I only connect with people I've met in person or virtually.",
+    "Sorry, I don't accept requests from recruiters.",
+    "Have we met? I don't recognise your name.",
+    "Not my field, good luck!",
+    None,
+)
+
+
+def _week_of_requests(week_start: datetime, rng: random.Random) -> list[list[RequestEvent]]:
+    requests: list[list[RequestEvent]] = []
+    for index in range(RENDER_REQUESTS):
+        sent_at = week_start + timedelta(minutes=17 * index)
+        ref = {"request_id": f"req-{index:05d}", "sender_id": "m-render"}
+
+        def event(
+            kind: str, at: datetime, data: dict[str, Any], number: int = index
+        ) -> RequestEvent:
+            document = {
+                "specversion": "1.0",
+                "id": f"{kind}-{number}",
+                "source": "https://platform.example/connections",
+                "type": f"rapport.connection_request.{kind}",
+                "time": at.isoformat(),
+                "data": data,
+            }
+            parsed = validate_document(document)
+            assert not isinstance(parsed, type(None))
+            return parsed  # type: ignore[return-value]
+
+        events = [
+            event(
+                "sent",
+                sent_at,
+                {
+                    **ref,
+                    "recipient": {"member_id": f"p-{index}", "headline": "Engineer"},
+                    "note": rng.choice((None, "Loved your talk at the PMP chapter meetup")),
+                    "context": {
+                        "mutual_connections": rng.randint(0, 12),
+                        "shared_groups": rng.choice(([], ["PMI Chapter"])),
+                    },
+                },
+            )
+        ]
+        roll = rng.random()
+        answered = sent_at + timedelta(hours=rng.randint(1, 40))
+        if roll < 0.3:
+            events.append(event("accepted", answered, ref))
+        elif roll < 0.7:
+            events.append(event("declined", answered, {**ref, "note": rng.choice(_NOTES)}))
+        elif roll < 0.8:
+            events.append(event("withdrawn", answered, ref))
+        requests.append(events)
+    return requests
+
+
+def measure_render() -> dict[str, Any]:
+    rng = random.Random(500)
+    week_start_date = datetime(2026, 11, 9, tzinfo=UTC)
+    requests = _week_of_requests(week_start_date, rng)
+    as_of = week_start_date + timedelta(days=7, hours=9)
+
+    def once() -> float:
+        started = time.perf_counter()
+        insights = build_insights(
+            "m-render", requests, week_start_date.date(), "UTC", as_of, first_digest=False
+        )
+        render_digest(insights, "UTC", "https://unsubscribe.example/?token=t")
+        return time.perf_counter() - started
+
+    once()  # warm up: templates compiled, classifier rules loaded
+    times = [once() for _ in range(RENDER_REPETITIONS)]
+    return {
+        "requests_in_week": RENDER_REQUESTS,
+        "repetitions": RENDER_REPETITIONS,
+        "median_ms": median(times) * 1000,
+    }

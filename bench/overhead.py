@@ -1,0 +1,156 @@
+"""handler_overhead_ratio: CPU time of ``process_events`` per event, with DynamoDB replaced by an
+in-process fake, over the CPU time of validating the same bodies with the pydantic models alone.
+
+Run in a fresh interpreter by ``bench.run`` (``python -m bench.overhead STREAM``); prints JSON.
+
+The handler runs exactly as Lambda runs it: SQS event-source batches of 10 through
+``lambda_handler`` (Powertools batch processing, structured logs and EMF metrics written to
+/dev/null, as Lambda writes them to its log pipe), the real ``DynamoEventStore`` building every
+request, and only the DynamoDB client swapped for ``FakeDynamoDB`` (conditional writes in a dict).
+Each repetition starts a new container's state (empty table, empty recent-events cache); handler
+and floor passes alternate, and the medians are compared, so machine load affects both alike.
+"""
+
+# Imports inside functions are deliberate: each benchmark imports what it measures itself.
+# ruff: noqa: PLC0415
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import sys
+import time
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+from bench.common import ROOT, Context, function_environment, median, sqs_records
+
+REPETITIONS = 9
+
+
+class ConditionFailed(Exception):
+    pass
+
+
+class FakeDynamoDB:
+    """The two DynamoDB operations ``process_events`` uses, with their conditions, in memory."""
+
+    def __init__(self) -> None:
+        self.items: dict[tuple[str, str], dict[str, Any]] = {}
+        self.writes = 0
+
+    @staticmethod
+    def _failed(operation: str, item: dict[str, Any] | None) -> Exception:
+        from botocore.exceptions import ClientError
+
+        response: dict[str, Any] = {
+            "Error": {"Code": "ConditionalCheckFailedException", "Message": "failed"}
+        }
+        if item is not None:
+            response["Item"] = dict(item)
+        error: Exception = ClientError(response, operation)
+        return error
+
+    def update_item(self, **request: Any) -> dict[str, Any]:
+        self.writes += 1
+        key = (request["Key"]["pk"]["S"], request["Key"]["sk"]["S"])
+        names: dict[str, str] = request["ExpressionAttributeNames"]
+        values: dict[str, Any] = request["ExpressionAttributeValues"]
+        item = self.items.get(key)
+        if item is not None:
+            condition = request["ConditionExpression"]
+            if names["#ev"] in item:
+                raise self._failed("UpdateItem", item)
+            order = item.get("preferences_order")
+            if "#order <" in condition and order and not order["S"] < values[":order"]["S"]:
+                raise self._failed("UpdateItem", item)
+        item = dict(item or {"pk": request["Key"]["pk"], "sk": request["Key"]["sk"]})
+        expression: str = request["UpdateExpression"]
+        assignments, _, removals = expression.removeprefix("SET ").partition(" REMOVE ")
+        for assignment in assignments.split(","):
+            name, value = (part.strip() for part in assignment.split("="))
+            item[names.get(name, name)] = values[value]
+        for name in filter(None, (part.strip() for part in removals.split(","))):
+            item.pop(names.get(name, name), None)
+        self.items[key] = item
+        return {}
+
+    def put_item(self, **request: Any) -> dict[str, Any]:
+        self.writes += 1
+        item = request["Item"]
+        key = (item["pk"]["S"], item["sk"]["S"])
+        if key in self.items:
+            raise self._failed("PutItem", None)
+        self.items[key] = item
+        return {}
+
+
+def _load_handler() -> ModuleType:
+    spec = importlib.util.spec_from_file_location(
+        "bench_process_events", ROOT / "functions" / "process_events" / "app.py"
+    )
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def main() -> None:
+    bodies = Path(sys.argv[1]).read_text(encoding="utf-8").splitlines()
+    os.environ.update(function_environment("process_events"))
+    os.environ.update(json.loads(os.environ.get("BENCH_ENV_OVERRIDE", "{}")))
+    result_stream = sys.stdout
+    # Powertools binds its handlers to sys.stdout when the logger is made: logs and EMF go here.
+    sys.stdout = open(os.devnull, "w", encoding="utf-8")  # noqa: SIM115
+    app = _load_handler()
+
+    import rapport.adapters.dynamodb_store as dynamodb_store
+    from rapport.contract import EVENT_MODELS
+
+    fake = FakeDynamoDB()
+    # The store's only way out to AWS: every DynamoDB request goes to the fake instead.
+    setattr(dynamodb_store, "client", lambda _service: fake)  # noqa: B010
+    batches = list(sqs_records(bodies))
+    models = [EVENT_MODELS[json.loads(body)["type"]] for body in bodies]
+    context = Context(function_name="ProcessEventsFunction")
+
+    def handler_pass() -> float:
+        nonlocal fake
+        fake = FakeDynamoDB()
+        app._store.cache_clear()  # a new container: empty recent-events cache
+        started = time.process_time()
+        for event in batches:
+            response = app.lambda_handler(event, context)
+            assert not response["batchItemFailures"], response
+        return time.process_time() - started
+
+    def floor_pass() -> float:
+        started = time.process_time()
+        for model, body in zip(models, bodies, strict=True):
+            model.model_validate_json(body)
+        return time.process_time() - started
+
+    handler_pass(), floor_pass()  # warm up: first-use imports, store, models' caches
+    handler_times, floor_times = [], []
+    for repetition in range(REPETITIONS):
+        first, second = (handler_pass, floor_pass) if repetition % 2 else (floor_pass, handler_pass)
+        times = {first: first(), second: second()}
+        handler_times.append(times[handler_pass])
+        floor_times.append(times[floor_pass])
+    handler, floor = median(handler_times), median(floor_times)
+    result = {
+        "events": len(bodies),
+        "repetitions": REPETITIONS,
+        "handler_us_per_event": handler / len(bodies) * 1e6,
+        "floor_us_per_event": floor / len(bodies) * 1e6,
+        "ratio": handler / floor,
+        "fake_writes_last_pass": fake.writes,
+    }
+    print(json.dumps(result), file=result_stream)
+
+
+if __name__ == "__main__":
+    main()
