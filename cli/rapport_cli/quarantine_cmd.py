@@ -6,12 +6,14 @@ import argparse
 import dataclasses
 import json
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from rapport.adapters.dynamodb_store import get_quarantined, list_quarantined
-from rapport_cli.aws_options import add_aws_arguments, apply_aws_arguments
+from rapport.adapters.dynamodb_store import get_quarantined, list_quarantined, mark_redriven
+from rapport.producer import PublishError, publish
+from rapport_cli.aws_options import add_aws_arguments, apply_aws_arguments, http_url
 from rapport_cli.commands import add_command
 from rapport_cli.errors import UserError
 
@@ -19,6 +21,10 @@ _EPILOG = """examples:
   rapport quarantine list --table rapport-prod
   rapport quarantine list --table rapport-prod --since 2026-11-20 --json
   rapport quarantine show '2026-11-26T13:00:52.271000Z#3155ec2d-…' --table rapport-prod
+  rapport quarantine redrive '<id>' --table rapport-prod --queue-url <queue url> --fixed ok.json
+
+A redriven event is validated against the contract before it is sent; it keeps its id, which
+is free because the invalid original was never stored. Each quarantined event is redriven once.
 """
 
 
@@ -60,6 +66,21 @@ def register(commands: Any) -> None:
     show.add_argument("quarantine_id", metavar="ID")
     add_aws_arguments(show)
     show.set_defaults(handler=_show)
+    redrive = add_command(
+        actions,
+        "redrive",
+        help="send a quarantined event again, as it was or fixed, once it passes the contract",
+        epilog=_EPILOG,
+    )
+    redrive.add_argument("quarantine_id", metavar="ID")
+    add_aws_arguments(redrive)
+    redrive.add_argument(
+        "--queue-url", required=True, type=http_url, metavar="URL", help="the events queue"
+    )
+    redrive.add_argument(
+        "--fixed", type=Path, metavar="FILE", help="send this corrected event instead"
+    )
+    redrive.set_defaults(handler=_redrive)
 
 
 def _list(args: argparse.Namespace) -> int:
@@ -95,4 +116,25 @@ def _show(args: argparse.Namespace) -> int:
     if record is None:
         raise UserError(f"no quarantined event with id {args.quarantine_id!r}")
     print(json.dumps(dataclasses.asdict(record), indent=2, ensure_ascii=False))
+    return 0
+
+
+def _redrive(args: argparse.Namespace) -> int:
+    apply_aws_arguments(args)
+    try:
+        record = get_quarantined(args.table, args.quarantine_id)
+        if record is None:
+            raise UserError(f"no quarantined event with id {args.quarantine_id!r}")
+        if record.redriven_at:
+            raise UserError(f"already redriven at {record.redriven_at}")
+        if args.fixed and not args.fixed.is_file():
+            raise UserError(f"no such file: {args.fixed}")
+        payload = args.fixed.read_text(encoding="utf-8").strip() if args.fixed else record.payload
+        publish([payload], args.queue_url)
+        mark_redriven(args.table, args.quarantine_id, datetime.now(UTC))
+    except PublishError as exc:
+        raise UserError(f"not sent: {exc}") from None
+    except (ClientError, BotoCoreError) as exc:
+        raise UserError(f"redrive failed: {exc}") from None
+    print(f"sent {args.quarantine_id} to {args.queue_url}")
     return 0

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import boto3
 import pytest
 
+from rapport.adapters.dynamodb_store import count_events
 from rapport_cli.local.event_source import drain
 from rapport_cli.local.lambda_runtime import Handler
 from rapport_cli.local.stack import LocalStack
@@ -51,3 +53,40 @@ def test_an_unknown_quarantine_id_is_a_one_line_error(
     assert capsys.readouterr().err.strip() == (
         "rapport quarantine: error: no quarantined event with id '2026-01-01T00:00:00.000000Z#nope'"
     )
+
+
+def test_a_quarantined_event_is_inspected_fixed_and_redriven_once(
+    stack: LocalStack,
+    process_events: Handler,
+    moto_endpoint: str,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+) -> None:
+    broken = sent(request_id="req-fix")
+    del broken["data"]["recipient"]
+    sqs = boto3.client("sqs")
+    queue = stack.queues["EventsQueue"]
+    sqs.send_message(QueueUrl=queue.url, MessageBody=json.dumps(broken))
+    drain(sqs, queue, process_events, function_name="f", batch_size=10, region="us-east-1")
+    aws = ["--table", stack.tables["RapportTable"], "--endpoint-url", moto_endpoint]
+    capsys.readouterr()
+    assert main(["quarantine", "list", *aws, "--json"]) == 0
+    (listed,) = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert listed["error_code"] == "missing_field"
+    redrive = ["quarantine", "redrive", listed["quarantine_id"], *aws, "--queue-url", queue.url]
+
+    assert main(redrive) == 2  # as it was, it still breaks the contract: nothing is sent
+    assert "missing_field" in capsys.readouterr().err
+    fixed = tmp_path / "fixed.json"
+    fixed.write_text(json.dumps(sent(request_id="req-fix")), encoding="utf-8")
+    assert main([*redrive, "--fixed", str(fixed)]) == 0
+    assert main([*redrive, "--fixed", str(fixed)]) == 2  # once only
+    assert "already redriven" in capsys.readouterr().err
+    result = drain(sqs, queue, process_events, function_name="f", batch_size=10, region="us-east-1")
+
+    assert len(result.succeeded) == 1
+    item = boto3.client("dynamodb").get_item(
+        TableName=stack.tables["RapportTable"],
+        Key={"pk": {"S": "MEMBER#m-sender"}, "sk": {"S": "REQUEST#req-fix"}},
+    )["Item"]
+    assert count_events(item) == 1

@@ -323,6 +323,7 @@ class QuarantinedEvent:
     payload_bytes: int
     payload_truncated: bool
     payload: str
+    redriven_at: str | None = None
 
     @classmethod
     def from_item(cls, item: Item) -> QuarantinedEvent:
@@ -336,6 +337,7 @@ class QuarantinedEvent:
             payload_bytes=int(item["payload_bytes"]["N"]),
             payload_truncated=bool(item.get("payload_truncated", {}).get("BOOL", False)),
             payload=payload_of(item),
+            redriven_at=item.get("redriven_at", {}).get("S"),
         )
 
 
@@ -369,6 +371,26 @@ def get_quarantined(
     item = response.get("Item")
     live = item is not None and (retention or Retention()).live(item)
     return QuarantinedEvent.from_item(item) if item and live else None
+
+
+def mark_redriven(table_name: str, quarantine_id: str, at: datetime) -> bool:
+    """Record that a quarantined event was sent again; False if it already was (or is gone)."""
+    day = keys.quarantine_day(quarantine_id)
+    if day is None:
+        return False
+    try:
+        client("dynamodb").update_item(
+            TableName=table_name,
+            Key={"pk": _s(keys.quarantine_pk_for_day(day)), "sk": _s(quarantine_id)},
+            UpdateExpression="SET redriven_at = :at",
+            ConditionExpression="attribute_exists(pk) AND attribute_not_exists(redriven_at)",
+            ExpressionAttributeValues={":at": _s(iso_utc(at))},
+        )
+    except ClientError as error:
+        if _error_code(error) == "ConditionalCheckFailedException":
+            return False
+        raise
+    return True
 
 
 def payload_of(item: Item) -> str:
