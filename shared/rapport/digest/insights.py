@@ -178,7 +178,7 @@ def _comparisons(decided: Sequence[Resolution]) -> tuple[Comparison, ...]:
         ),
         _comparison(
             "A shared group or credential",
-            ("shared group or credential", "none shared"),
+            ("with a shared group or credential", "without"),
             decided,
             lambda sent: bool(
                 sent.data.context.shared_groups or sent.data.context.shared_credentials
@@ -186,7 +186,7 @@ def _comparisons(decided: Sequence[Resolution]) -> tuple[Comparison, ...]:
         ),
         _comparison(
             "Mutual connections",
-            ("1 or more mutual", "no mutual"),
+            ("with mutual connections", "without"),
             decided,
             lambda sent: sent.data.context.mutual_connections >= 1,
         ),

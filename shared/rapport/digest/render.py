@@ -53,7 +53,9 @@ def _rate_sentence(week: WeekCounts, trend: RateEstimate) -> str:
         if trend.decided < 10:
             over_time += " That is a small sample, so read it as a rough guide."
     if week.acceptance.decided:
-        this_week = f"This week {_percent(week.acceptance_rate)} of decided requests were accepted."
+        decided = week.acceptance.decided
+        verb = "was" if week.accepted == 1 else "were"
+        this_week = f"This week {week.accepted} of {decided} decided requests {verb} accepted."
         return f"{this_week} {over_time}"
     return over_time
 
