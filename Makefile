@@ -30,7 +30,7 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 
 typecheck: $(STAMP)
-	$(BIN)/mypy shared cli functions bench
+	$(BIN)/mypy shared cli functions bench infra tests
 
 schemas: $(STAMP)
 	$(BIN)/rapport schema --out events/schema
