@@ -9,6 +9,7 @@ import pytest
 from cfnlint.api import ManualArgs, lint
 from pydantic import BaseModel
 
+import rapport.settings
 from rapport.adapters import keys
 from rapport.adapters.digest_store import DUE_INDEX
 from rapport.adapters.retention import EXPIRES_AT
@@ -102,7 +103,7 @@ def test_every_handler_imports_and_its_settings_are_provided(logical_id: str) ->
         **template["Globals"]["Function"]["Environment"]["Variables"],
         **properties.get("Environment", {}).get("Variables", {}),
     }
-    settings: type[BaseModel] = module.SETTINGS
+    settings: type[BaseModel] = getattr(rapport.settings, module.SETTINGS)
     for field in settings.model_fields.values():
         assert field.alias in environment, f"{logical_id} does not set {field.alias}"
 
