@@ -19,8 +19,8 @@ from rapport.adapters.aws import client
 from rapport.adapters.dynamodb_store import request_events
 from rapport.adapters.retention import EXPIRES_AT, Retention
 from rapport.contract import RequestEvent
-from rapport.digest.delivery import Claim, ClaimOutcome, MemberProfile
 from rapport.digest.fanout import DueMember
+from rapport.digest.ports import Claim, ClaimOutcome, MemberProfile
 from rapport.digest.schedule import DigestSchedule, all_due_shards
 from rapport.timeutil import sortable
 

@@ -9,28 +9,21 @@ SES accepting the message and the record being written; it is as small as two AP
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Any, Protocol
+from typing import Any
 
-from rapport.contract import RequestEvent
 from rapport.digest import tokens
 from rapport.digest.email_message import build_email
 from rapport.digest.insights import DigestInsights, build_insights
 from rapport.digest.jobs import DigestJob
+from rapport.digest.ports import ClaimOutcome, DigestRepository, Mailer
 from rapport.digest.render import render_digest
-from rapport.digest.schedule import DigestSchedule, next_due_after
+from rapport.digest.schedule import next_due_after
 from rapport.state import DEFAULT_RESPONSE_WINDOW
 
 CLAIM_LEASE = timedelta(minutes=5)
-
-
-class ClaimOutcome(StrEnum):
-    CLAIMED = "claimed"
-    ALREADY_SENT = "already_sent"
-    IN_PROGRESS = "in_progress"
 
 
 class DeliveryStatus(StrEnum):
@@ -41,42 +34,6 @@ class DeliveryStatus(StrEnum):
 
 class DigestInProgress(Exception):
     """Another worker holds this member-week's claim; retry later (SQS redelivers the job)."""
-
-
-@dataclass(frozen=True)
-class MemberProfile:
-    member_id: str
-    email: str
-    schedule: DigestSchedule
-    digest_enabled: bool
-    digests_sent: int
-    preferences_order: str
-
-
-@dataclass(frozen=True)
-class Claim:
-    outcome: ClaimOutcome
-    token: str
-
-
-class DigestRepository(Protocol):
-    def profile(self, member_id: str) -> MemberProfile | None: ...
-
-    def member_requests(self, member_id: str) -> Sequence[Sequence[RequestEvent]]: ...
-
-    def claim(self, member_id: str, week_start: date, now: datetime, lease: timedelta) -> Claim: ...
-
-    def release(self, member_id: str, week_start: date, claim: Claim) -> None: ...
-
-    def record_sent(
-        self, member_id: str, week_start: date, claim: Claim, record: dict[str, Any]
-    ) -> None: ...
-
-    def advance_schedule(self, profile: MemberProfile, next_due: datetime) -> None: ...
-
-
-class Mailer(Protocol):
-    def send_raw(self, sender: str, recipient: str, raw: bytes) -> str: ...
 
 
 @dataclass(frozen=True)

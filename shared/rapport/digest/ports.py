@@ -1,0 +1,58 @@
+"""What send_digest's core needs from the outside world, and the records it exchanges with it.
+
+Kept apart from the delivery logic so adapters (and functions that only schedule or unsubscribe)
+can import these without the renderer and its templates.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from enum import StrEnum
+from typing import Any, Protocol
+
+from rapport.contract import RequestEvent
+from rapport.digest.schedule import DigestSchedule
+
+
+class ClaimOutcome(StrEnum):
+    CLAIMED = "claimed"
+    ALREADY_SENT = "already_sent"
+    IN_PROGRESS = "in_progress"
+
+
+@dataclass(frozen=True)
+class MemberProfile:
+    member_id: str
+    email: str
+    schedule: DigestSchedule
+    digest_enabled: bool
+    digests_sent: int
+    preferences_order: str
+
+
+@dataclass(frozen=True)
+class Claim:
+    outcome: ClaimOutcome
+    token: str
+
+
+class DigestRepository(Protocol):
+    def profile(self, member_id: str) -> MemberProfile | None: ...
+
+    def member_requests(self, member_id: str) -> Sequence[Sequence[RequestEvent]]: ...
+
+    def claim(self, member_id: str, week_start: date, now: datetime, lease: timedelta) -> Claim: ...
+
+    def release(self, member_id: str, week_start: date, claim: Claim) -> None: ...
+
+    def record_sent(
+        self, member_id: str, week_start: date, claim: Claim, record: dict[str, Any]
+    ) -> None: ...
+
+    def advance_schedule(self, profile: MemberProfile, next_due: datetime) -> None: ...
+
+
+class Mailer(Protocol):
+    def send_raw(self, sender: str, recipient: str, raw: bytes) -> str: ...
