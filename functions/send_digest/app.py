@@ -46,7 +46,10 @@ def _settings() -> DigestSettings:
 #: Metric name for each ``rapport.digest.delivery.DeliveryStatus`` value.
 _METRIC_NAMES = {
     "sent": "DigestsSent",
+    "sent_unrecorded": "DigestsSentUnrecorded",
     "already_sent": "DigestsAlreadySent",
+    "superseded": "DigestsSuperseded",
+    "undeliverable": "DigestsUndeliverable",
     "not_subscribed": "DigestsNotSubscribed",
 }
 

@@ -53,7 +53,7 @@ def parse_rfc3339(value: Any) -> datetime:
         return value.astimezone(UTC)
     if not isinstance(value, str):
         raise PydanticCustomError("invalid_time", "Timestamp must be an RFC 3339 string")
-    match = _RFC3339.match(value)
+    match = _RFC3339.fullmatch(value)
     if match is None:
         raise PydanticCustomError(
             "invalid_time",
@@ -83,7 +83,7 @@ def _not_blank(value: str) -> str:
 
 
 def _valid_email(value: str) -> str:
-    if not _EMAIL.match(value):
+    if not _EMAIL.fullmatch(value):
         raise PydanticCustomError("invalid_email", "Value is not a valid email address")
     return value
 

@@ -7,6 +7,7 @@ message written for a person. Messages never quote field values, so they are saf
 from __future__ import annotations
 
 import json
+import re
 from typing import Any, NoReturn
 
 from pydantic import ValidationError
@@ -64,13 +65,31 @@ def decode_json(body: str) -> Any:
             "payload_too_large", f"The event is larger than {MAX_EVENT_BYTES // 1024} KiB"
         )
     try:
-        return json.loads(
+        document = json.loads(
             body, parse_constant=_reject_constant, object_pairs_hook=_reject_duplicate_keys
         )
     except RecursionError:
         raise InvalidEvent("invalid_json", "The JSON is nested too deeply to be an event") from None
     except ValueError as exc:
         raise InvalidEvent("invalid_json", f"The body is not valid JSON: {exc}") from None
+    if _SURROGATE_ESCAPE.search(body) and _has_lone_surrogate(document):
+        raise InvalidEvent(
+            "invalid_json", "The JSON escapes an unpaired UTF-16 surrogate (\\ud800-\\udfff)"
+        )
+    return document
+
+
+#: Only a \u escape can put a surrogate into a decoded string (SQS bodies are valid Unicode).
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+
+
+def _has_lone_surrogate(document: Any) -> bool:
+    """Pairs decode to one character, so any surrogate left is unpaired: not storable text."""
+    try:
+        json.dumps(document, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
 
 
 def event_id_of(document: Any) -> str | None:

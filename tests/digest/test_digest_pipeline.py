@@ -312,3 +312,67 @@ def test_an_old_preferences_event_does_not_resubscribe(
     host.invoke("UnsubscribeFunction", _function_url_event("POST", token))
     _ingest(stack, preferences(member, at=NOW - timedelta(days=60), event_id=f"{member}-old"))
     assert _profile(stack, member)["digest_enabled"] == {"BOOL": False}
+
+
+def test_a_job_for_an_older_week_is_not_sent_after_a_newer_one(
+    stack: LocalStack, host: FunctionHost
+) -> None:
+    member = _member()
+    address = _subscribe(stack, member)
+    _enqueue(stack, DigestJob(member_id=member, week_start=WEEK, as_of=NOW))
+    _deliver_jobs(stack, host)
+    _enqueue(stack, DigestJob(member_id=member, week_start=WEEK - timedelta(weeks=1), as_of=NOW))
+    result = _deliver_jobs(stack, host)
+    assert len(result.succeeded) == 1
+    assert len(_emails_to(address)) == 1
+
+
+def test_an_address_ses_refuses_settles_the_week_without_retrying(
+    stack: LocalStack, host: FunctionHost
+) -> None:
+    member = _member()
+    _subscribe(stack, member)
+    refusals = {"count": 0}
+
+    def refuse(**_: Any) -> None:
+        refusals["count"] += 1
+        raise ClientError(
+            {"Error": {"Code": "MessageRejected", "Message": "Email address is not verified"}},
+            "SendEmail",
+        )
+
+    host.handler("SendDigestFunction")
+    client("sesv2").meta.events.register("before-parameter-build.sesv2.SendEmail", refuse)
+    _enqueue(stack, DigestJob(member_id=member, week_start=WEEK, as_of=NOW), copies=2)
+    result = _deliver_jobs(stack, host)
+
+    assert refusals["count"] == 1  # the duplicate job finds the week settled
+    assert result.failed_attempts == 0
+    assert len(result.succeeded) == 2
+    assert _schedule(host) == 0  # the next digest is due next week, not again this hour
+
+
+def test_a_failed_record_after_sending_is_retried_not_sent_again(stack: LocalStack) -> None:
+    reset_clients()
+    member = _member()
+    address = _subscribe(stack, member)
+    store = DynamoDigestStore(stack.tables["RapportTable"])
+    failures = {"left": 2}
+    record_sent = store.record_sent
+
+    def flaky_record(*args: Any) -> None:
+        if failures["left"]:
+            failures["left"] -= 1
+            raise ClientError({"Error": {"Code": "ThrottlingException", "Message": "x"}}, "Put")
+        record_sent(*args)
+
+    store.record_sent = flaky_record  # type: ignore[method-assign,assignment]
+    settings = DeliverySettings("digest@rapport.example", "https://u.example/", b"key")
+    job = DigestJob(member_id=member, week_start=WEEK, as_of=NOW)
+    waits: list[float] = []
+    delivery = deliver(job, store, SesMailer(), settings, NOW, sleep=waits.append)
+
+    assert delivery.status is DeliveryStatus.SENT
+    assert waits == [0.5, 1.0]
+    assert deliver(job, store, SesMailer(), settings, NOW).status is DeliveryStatus.ALREADY_SENT
+    assert len(_emails_to(address)) == 1

@@ -168,3 +168,16 @@ def test_the_first_digest_is_marked() -> None:
     assert empty.week.sent == 0
     assert empty.dominant_reason is None
     assert empty.suggestion
+
+
+def test_an_answer_after_the_window_is_counted_once_across_the_weeks() -> None:
+    # Sent 5 October, no answer when the window closed on 26 October, accepted on 4 November.
+    requests = [_request(sent("late", at=_at(5, month=10)), answer("accepted", "late", at=_at(4)))]
+    insights = build_insights("m", requests, WEEK, "UTC", AS_OF)
+    decided = [week.accepted + week.declined + week.no_response for week in insights.trend]
+    assert sum(decided) == 1
+    assert insights.week.accepted == 1
+    assert insights.trend_acceptance.decided == 1
+    # Before the answer came, the same week read as a no-response: that is what it was then.
+    earlier = week_counts(requests, date(2026, 10, 26), "UTC", as_of=_at(27, month=10))
+    assert earlier.no_response == 1

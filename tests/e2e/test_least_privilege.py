@@ -65,6 +65,17 @@ def _exercise_every_path(stack: LocalStack, calls: CallLog) -> None:
         body({**decline, "data": {**decline["data"], "note": "changed"}}),  # conflict
         "not json",  # quarantined
     ]
+    # A request past its retention that TTL has not deleted yet: its remains are cleared first.
+    boto3.client("dynamodb").put_item(
+        TableName=stack.tables["RapportTable"],
+        Item={
+            "pk": {"S": f"MEMBER#{member}"},
+            "sk": {"S": "REQUEST#r-expired"},
+            "kind": {"S": "request"},
+            "expires_at": {"N": "1"},
+        },
+    )
+    bodies.append(body(sent("r-expired", member, at=NOW - timedelta(days=3))))
     for text in bodies:
         sqs.send_message(QueueUrl=stack.queues["EventsQueue"].url, MessageBody=text)
     _drain(stack, host, "EventsQueue", "ProcessEventsFunction")

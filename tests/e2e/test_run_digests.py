@@ -56,7 +56,10 @@ def _latest_preferences(events: list[dict[str, Any]]) -> dict[str, dict[str, Any
 
 
 def _expected_counts(events: list[dict[str, Any]], member: str, tz: str) -> dict[str, Any]:
-    """DESIGN §4, read literally: each request judged by its own events, in the member's week."""
+    """DESIGN §4, read literally: each request judged by its own events, in the member's week.
+
+    Outcomes are those known at the digest's instant (NOW); pending is judged at the week's end.
+    """
     zone = ZoneInfo(tz)
     local_now = NOW.astimezone(zone).date()
     week = local_now - timedelta(days=local_now.weekday() + 7)
@@ -65,7 +68,7 @@ def _expected_counts(events: list[dict[str, Any]], member: str, tz: str) -> dict
     requests: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for event in events:
         data = event["data"]
-        if data.get("sender_id") == member and event["instant"] < end:
+        if data.get("sender_id") == member and event["instant"] <= NOW:
             requests[data["request_id"]].append(event)
     counts: dict[str, Any] = dict.fromkeys(
         ("sent", "accepted", "declined", "withdrawn", "no_response", "pending"), 0
@@ -85,12 +88,11 @@ def _expected_counts(events: list[dict[str, Any]], member: str, tz: str) -> dict
                 at = sent + WINDOW
             if start <= at < end:
                 counts["no_response" if kind == "expired" else kind] += 1
-        elif sent is not None:
-            closes = sent + WINDOW
-            if closes < end:
-                counts["no_response"] += start <= closes
-            else:
-                counts["pending"] += 1
+        elif sent is not None and start <= sent + WINDOW < end:
+            counts["no_response"] += 1
+        answered_by_end = bool(answers) and answers[0][0] < end
+        if sent is not None and sent < end and not answered_by_end and sent + WINDOW >= end:
+            counts["pending"] += 1
     decided = counts["accepted"] + counts["declined"] + counts["no_response"]
     counts["acceptance_rate"] = counts["accepted"] / decided if decided else None
     return {"member_id": member, "week_start": week.isoformat(), **counts}

@@ -197,3 +197,28 @@ def test_timezone_names_are_real_iana_zones() -> None:
 def test_only_iana_zone_names_are_timezones(timezone: str) -> None:
     code = _error(_mutated(preferences(), "data.timezone", timezone)).error_code
     assert code in {"invalid_timezone", "empty_field"}
+
+
+@pytest.mark.parametrize("path", ["data.recipient.headline", "subject", "data.note", "id"])
+def test_an_escaped_unpaired_surrogate_is_invalid_json(path: str) -> None:
+    raw = _mutated(sent(), path, "SURROGATE").replace("SURROGATE", "\\ud800")
+    assert _error(raw).error_code == "invalid_json"
+
+
+def test_a_surrogate_pair_is_just_a_character() -> None:
+    raw = _mutated(sent(), "data.note", "PAIR").replace("PAIR", "\\ud83d\\ude00 hi")
+    event = parse_event(raw)
+    assert isinstance(event, RequestSent)
+    assert event.data.note == "😀 hi"
+
+
+@pytest.mark.parametrize(
+    ("path", "value", "code"),
+    [
+        ("data.email", "ann@example.com\n", "invalid_email"),
+        ("time", "2026-11-02T09:00:00Z\n", "invalid_time"),
+    ],
+)
+def test_a_trailing_newline_is_not_accepted(path: str, value: str, code: str) -> None:
+    event = preferences() if path.startswith("data.email") else sent()
+    assert _error(_mutated(event, path, value)).error_code == code

@@ -95,13 +95,15 @@ def drain(
         done = [message for message in messages if message["MessageId"] not in failed]
         retry = [message for message in messages if message["MessageId"] in failed]
         if done:
-            sqs.delete_message_batch(
+            deleted = sqs.delete_message_batch(
                 QueueUrl=queue.url,
                 Entries=[
                     {"Id": str(index), "ReceiptHandle": message["ReceiptHandle"]}
                     for index, message in enumerate(done)
                 ],
             )
+            if deleted.get("Failed"):  # Lambda's poller would retry; here it is a broken run
+                raise RuntimeError(f"{queue.logical_id}: SQS did not delete processed messages")
             result.succeeded.update(message["MessageId"] for message in done)
             on_success(len(done))
         if retry:

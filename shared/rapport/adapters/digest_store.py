@@ -83,6 +83,11 @@ class DynamoDigestStore:
             digest_enabled=item["digest_enabled"]["BOOL"],
             digests_sent=int(item.get("digests_sent", {}).get("N", "0")),
             preferences_order=item["preferences_order"]["S"],
+            last_settled_week=(
+                date.fromisoformat(item["last_settled_week"]["S"])
+                if "last_settled_week" in item
+                else None
+            ),
         )
 
     def member_requests(self, member_id: str) -> Sequence[Sequence[RequestEvent]]:
@@ -133,8 +138,9 @@ class DynamoDigestStore:
             if not _condition_failed(error):
                 raise
             existing = error.response.get("Item") or {}
-            sent = existing.get("status", {}).get("S") == "sent"
-            return Claim(ClaimOutcome.ALREADY_SENT if sent else ClaimOutcome.IN_PROGRESS, "")
+            # Settled either way: sent, or given up on as undeliverable.
+            settled = existing.get("status", {}).get("S") in ("sent", "undeliverable")
+            return Claim(ClaimOutcome.ALREADY_SENT if settled else ClaimOutcome.IN_PROGRESS, "")
         return Claim(ClaimOutcome.CLAIMED, token)
 
     def release(self, member_id: str, week_start: date, claim: Claim) -> None:
@@ -169,29 +175,69 @@ class DynamoDigestStore:
             },
         )
 
-    def advance_schedule(self, profile: MemberProfile, next_due: datetime) -> None:
-        """Move the member's next due instant on, unless their preferences changed meanwhile
-        (the preferences write has already scheduled them)."""
+    def record_undeliverable(
+        self, member_id: str, week_start: date, claim: Claim, reason: str
+    ) -> None:
+        """Settle the week without an email: later jobs for it stop instead of retrying."""
+        client("dynamodb").update_item(
+            TableName=self.table_name,
+            Key=self._claim_key(member_id, week_start),
+            UpdateExpression=(
+                "SET #status = :undeliverable, #reason = :reason, expires_at = :exp"
+                " REMOVE lease_until"
+            ),
+            ConditionExpression="claim_token = :token",
+            ExpressionAttributeNames={"#status": "status", "#reason": "reason"},
+            ExpressionAttributeValues={
+                ":undeliverable": _s("undeliverable"),
+                ":reason": _s(reason),
+                ":token": _s(claim.token),
+                ":exp": self.retention.expiry(),
+            },
+        )
+
+    def _update_profile(self, member_id: str, **request: Any) -> None:
+        """A conditional profile update whose failed condition means "nothing to do"."""
         try:
             client("dynamodb").update_item(
                 TableName=self.table_name,
-                Key={"pk": _s(keys.member_pk(profile.member_id)), "sk": _s(keys.PROFILE_SK)},
-                UpdateExpression="SET next_due_at = :next, expires_at = :exp ADD digests_sent :one",
-                ConditionExpression=(
-                    "preferences_order = :order AND digest_enabled = :on "
-                    "AND (attribute_not_exists(next_due_at) OR next_due_at < :next)"
-                ),
-                ExpressionAttributeValues={
-                    ":next": _s(sortable(next_due)),
-                    ":one": {"N": "1"},
-                    ":order": _s(profile.preferences_order),
-                    ":on": {"BOOL": True},
-                    ":exp": self.retention.expiry(),
-                },
+                Key={"pk": _s(keys.member_pk(member_id)), "sk": _s(keys.PROFILE_SK)},
+                **request,
             )
         except ClientError as error:
             if not _condition_failed(error):
                 raise
+
+    def advance_schedule(
+        self, profile: MemberProfile, next_due: datetime, settled_week: date, sent: bool
+    ) -> None:
+        """Remember the settled week (so older jobs stop), and move the next due instant on
+        unless the member's preferences changed meanwhile (their write rescheduled them)."""
+        self._update_profile(
+            profile.member_id,
+            UpdateExpression="SET last_settled_week = :week",
+            ConditionExpression=(
+                "attribute_exists(pk) AND "
+                "(attribute_not_exists(last_settled_week) OR last_settled_week < :week)"
+            ),
+            ExpressionAttributeValues={":week": _s(settled_week.isoformat())},
+        )
+        count = " ADD digests_sent :one" if sent else ""
+        self._update_profile(
+            profile.member_id,
+            UpdateExpression="SET next_due_at = :next, expires_at = :exp" + count,
+            ConditionExpression=(
+                "preferences_order = :order AND digest_enabled = :on "
+                "AND (attribute_not_exists(next_due_at) OR next_due_at < :next)"
+            ),
+            ExpressionAttributeValues={
+                ":next": _s(sortable(next_due)),
+                ":order": _s(profile.preferences_order),
+                ":on": {"BOOL": True},
+                ":exp": self.retention.expiry(),
+                **({":one": {"N": "1"}} if sent else {}),
+            },
+        )
 
     # --- unsubscribe ------------------------------------------------------------------------
 
@@ -205,7 +251,9 @@ class DynamoDigestStore:
                     "SET digest_enabled = :off, preferences_order = :order,"
                     " unsubscribed_at = :at, expires_at = :exp REMOVE next_due_at, due_shard"
                 ),
-                ConditionExpression="attribute_exists(pk) AND preferences_order < :order",
+                # Unconditional but for the profile existing: even preferences dated in the future
+                # must not keep an unsubscribed member subscribed.
+                ConditionExpression="attribute_exists(pk)",
                 ExpressionAttributeValues={
                     ":off": {"BOOL": False},
                     ":order": _s(f"{sortable(at)}#unsubscribe"),
@@ -214,5 +262,5 @@ class DynamoDigestStore:
                 },
             )
         except ClientError as error:
-            if not _condition_failed(error):  # no such member, or newer preferences: no change
+            if not _condition_failed(error):  # no such member: nothing to turn off
                 raise

@@ -9,6 +9,8 @@ SES accepting the message and the record being written; it is as small as two AP
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -18,7 +20,7 @@ from rapport.digest import tokens
 from rapport.digest.email_message import build_email
 from rapport.digest.insights import DigestInsights, build_insights
 from rapport.digest.jobs import DigestJob
-from rapport.digest.ports import ClaimOutcome, DigestRepository, Mailer
+from rapport.digest.ports import ClaimOutcome, DigestRepository, Mailer, Undeliverable
 from rapport.digest.render import render_digest
 from rapport.digest.schedule import next_due_after
 from rapport.state import DEFAULT_RESPONSE_WINDOW
@@ -28,8 +30,18 @@ CLAIM_LEASE = timedelta(minutes=5)
 
 class DeliveryStatus(StrEnum):
     SENT = "sent"
+    #: Sent, but the record of it could not be written even after retries (see docs/digests.md).
+    SENT_UNRECORDED = "sent_unrecorded"
     ALREADY_SENT = "already_sent"
+    #: A job for a week older than one already settled (a late redelivery or a redrive).
+    SUPERSEDED = "superseded"
+    UNDELIVERABLE = "undeliverable"
     NOT_SUBSCRIBED = "not_subscribed"
+
+
+#: After SES accepted the message, recording it must not fail the job (a retry would send it
+#: again), so transient errors are retried here for a little while: seconds to wait between.
+RECORD_RETRY_DELAYS = (0.5, 1.0, 2.0, 4.0)
 
 
 class DigestInProgress(Exception):
@@ -73,20 +85,38 @@ def unsubscribe_link(settings: DeliverySettings, member_id: str, issued_at: date
     return f"{settings.unsubscribe_url}{separator}token={token}"
 
 
+def _recorded(action: Callable[[], None], sleep: Callable[[float], None]) -> bool:
+    """Run ``action``, retrying transient failures; False if it never succeeded."""
+    for delay in (*RECORD_RETRY_DELAYS, None):
+        try:
+            action()
+        except Exception:
+            if delay is None:
+                return False
+            sleep(delay)
+        else:
+            return True
+    return False
+
+
 def deliver(
     job: DigestJob,
     repository: DigestRepository,
     mailer: Mailer,
     settings: DeliverySettings,
     now: datetime,
+    *,
+    sleep: Callable[[float], None] = time.sleep,
 ) -> Delivery:
     profile = repository.profile(job.member_id)
     if profile is None or not profile.digest_enabled:
         return Delivery(DeliveryStatus.NOT_SUBSCRIBED)
+    if profile.last_settled_week is not None and job.week_start < profile.last_settled_week:
+        return Delivery(DeliveryStatus.SUPERSEDED)
     next_due = next_due_after(profile.schedule, job.as_of)
     claim = repository.claim(job.member_id, job.week_start, now, CLAIM_LEASE)
     if claim.outcome is ClaimOutcome.ALREADY_SENT:
-        repository.advance_schedule(profile, next_due)
+        repository.advance_schedule(profile, next_due, job.week_start, sent=False)
         return Delivery(DeliveryStatus.ALREADY_SENT)
     if claim.outcome is ClaimOutcome.IN_PROGRESS:
         raise DigestInProgress(f"the digest for week {job.week_start} is being sent")
@@ -107,10 +137,18 @@ def deliver(
     )
     try:
         message_id = mailer.send_raw(settings.sender, profile.email, raw)
+    except Undeliverable as refused:
+        repository.record_undeliverable(job.member_id, job.week_start, claim, refused.reason)
+        repository.advance_schedule(profile, next_due, job.week_start, sent=False)
+        return Delivery(DeliveryStatus.UNDELIVERABLE, insights)
     except Exception:
         repository.release(job.member_id, job.week_start, claim)
         raise
     record = digest_record(insights) | {"message_id": message_id, "sent_at": now.isoformat()}
-    repository.record_sent(job.member_id, job.week_start, claim, record)
-    repository.advance_schedule(profile, next_due)
-    return Delivery(DeliveryStatus.SENT, insights, message_id)
+    recorded = _recorded(
+        lambda: repository.record_sent(job.member_id, job.week_start, claim, record), sleep
+    ) and _recorded(
+        lambda: repository.advance_schedule(profile, next_due, job.week_start, sent=True), sleep
+    )
+    status = DeliveryStatus.SENT if recorded else DeliveryStatus.SENT_UNRECORDED
+    return Delivery(status, insights, message_id)

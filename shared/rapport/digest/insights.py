@@ -133,18 +133,28 @@ def week_counts(
     week_start: date,
     timezone: str,
     window: timedelta = DEFAULT_RESPONSE_WINDOW,
+    as_of: datetime | None = None,
 ) -> WeekCounts:
-    """DESIGN §4 counts for one local week, each request judged as of the week's end."""
+    """DESIGN §4 counts for one local week.
+
+    A request counts where its outcome *as known at ``as_of``* was reached (default: the week's
+    end), so across the weeks of one digest each request is decided once: an answer that came
+    after the window closed counts in its own week, not also as a no-response earlier. Pending
+    is, by definition, judged at the week's end.
+    """
     start, end = week_bounds(week_start, timezone)
+    week_end = end - timedelta(microseconds=1)
+    judged_at = max(as_of, week_end) if as_of is not None else week_end
     counts: Counter[str] = Counter()
     for events in requests:
-        resolution = resolve(events, end - timedelta(microseconds=1), window)
-        if resolution.sent is not None and _in(resolution.sent.time, start, end):
+        final = resolve(events, judged_at, window)
+        if final.sent is not None and _in(final.sent.time, start, end):
             counts["sent"] += 1
-        if resolution.outcome is Outcome.PENDING:
-            counts["pending"] += resolution.sent is not None
-        elif _in(resolution.decided_at, start, end):
-            counts[resolution.outcome.value] += 1
+        if final.outcome is not Outcome.PENDING and _in(final.decided_at, start, end):
+            counts[final.outcome.value] += 1
+        at_end = final if judged_at == week_end else resolve(events, week_end, window)
+        if at_end.outcome is Outcome.PENDING and at_end.sent is not None:
+            counts["pending"] += 1
     return WeekCounts(week_start=week_start, **counts)
 
 
@@ -266,15 +276,16 @@ def build_insights(
 ) -> DigestInsights:
     """Everything the digest shows for ``week_start``, from one member's requests."""
     trend = tuple(
-        week_counts(requests, week_start - timedelta(weeks=back), timezone, window)
+        week_counts(requests, week_start - timedelta(weeks=back), timezone, window, as_of)
         for back in range(TREND_WEEKS - 1, -1, -1)
     )
     trend_start, _ = week_bounds(trend[0].week_start, timezone)
     week_start_utc, week_end = week_bounds(week_start, timezone)
-    last_instant = week_end - timedelta(microseconds=1)
+    # Judged as the week counts are: what is known at as_of, decided within the trend window.
+    judged_at = max(as_of, week_end - timedelta(microseconds=1))
     in_trend = [
         resolution
-        for resolution in (resolve(events, last_instant, window) for events in requests)
+        for resolution in (resolve(events, judged_at, window) for events in requests)
         if _in(resolution.decided_at, trend_start, week_end)
     ]
     decided = [item for item in in_trend if item.outcome is not Outcome.WITHDRAWN]

@@ -30,6 +30,8 @@ class MemberProfile:
     digest_enabled: bool
     digests_sent: int
     preferences_order: str
+    #: The latest week whose digest was settled (sent, or given up as undeliverable).
+    last_settled_week: date | None = None
 
 
 @dataclass(frozen=True)
@@ -51,7 +53,22 @@ class DigestRepository(Protocol):
         self, member_id: str, week_start: date, claim: Claim, record: dict[str, Any]
     ) -> None: ...
 
-    def advance_schedule(self, profile: MemberProfile, next_due: datetime) -> None: ...
+    def record_undeliverable(
+        self, member_id: str, week_start: date, claim: Claim, reason: str
+    ) -> None: ...
+
+    def advance_schedule(
+        self, profile: MemberProfile, next_due: datetime, settled_week: date, sent: bool
+    ) -> None: ...
+
+
+class Undeliverable(Exception):
+    """The email service refused this message for good (say, a rejected address): retrying the
+    same digest cannot help, so the week is settled without it."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
 
 
 class Mailer(Protocol):
