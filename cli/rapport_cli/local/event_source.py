@@ -24,6 +24,11 @@ class DrainResult:
     succeeded: set[str] = field(default_factory=set)
     failed_attempts: int = 0
 
+    def add(self, other: DrainResult) -> None:
+        self.invocations += other.invocations
+        self.succeeded |= other.succeeded
+        self.failed_attempts += other.failed_attempts
+
 
 def _record(message: dict[str, Any], queue: LocalQueue, region: str) -> dict[str, Any]:
     return {

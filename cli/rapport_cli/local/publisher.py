@@ -115,7 +115,11 @@ def publish(
     *,
     max_message_bytes: int,
     on_line: Callable[[], None] = lambda: None,
+    between_chunks: Callable[[], None] = lambda: None,
+    chunk_lines: int = 50,
 ) -> PublishResult:
+    """Publish every line; ``between_chunks`` runs after every ``chunk_lines`` sent lines (the
+    local runner drains the queue there, as Lambda would be doing all along)."""
     result = PublishResult()
 
     def sendable() -> Iterator[InputLine]:
@@ -130,6 +134,11 @@ def publish(
                 assert isinstance(item, InputLine)
                 yield item
 
+    since_chunk = 0
     for batch in _batches(sendable()):
         _send(sqs, queue_url, batch, result)
+        since_chunk += len(batch)
+        if since_chunk >= chunk_lines:
+            between_chunks()
+            since_chunk = 0
     return result
