@@ -61,8 +61,10 @@ security: $(CHECKOV_VENV)/.installed
 	$(CHECKOV_VENV)/bin/checkov --file infra/template.yaml --framework cloudformation \
 	  --skip-download --compact --quiet
 
+# --dist loadfile: a file's tests run together on one worker. `rapport run` resets moto's
+# process-wide state when it starts, so a module's resources must not outlive its own file.
 test: lint typecheck security browser
-	$(BIN)/pytest -n 2 --durations=10
+	$(BIN)/pytest -n 2 --dist loadfile --durations=10
 
 # `sam build` needs the functions' runtime (Python 3.13) on PATH, and the SAM CLI pins its own
 # boto3 and cfn-lint, so it lives in a separate venv.
