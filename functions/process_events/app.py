@@ -5,8 +5,8 @@ record, so SQS redelivers just that one (``ReportBatchItemFailures``). One log l
 (counts by disposition) and one per quarantined or failed record; stored and duplicate records
 are logged at DEBUG, since a line per record costs more than the record's own processing.
 
-Importing this module does no work beyond the logger and metrics: the contract models, the store
-and the batch processor are built on first use and kept for the life of the container (see
+Importing this module does no work beyond the logger and metrics: the contract models and the
+store are built on first use and kept for the life of the container (see
 docs/performance.md, cold start).
 """
 
