@@ -10,6 +10,7 @@ import json
 import re
 from typing import Any, NoReturn
 
+import jiter
 from pydantic import ValidationError
 
 from rapport.contract import (
@@ -60,10 +61,22 @@ def _reject_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 
 def decode_json(body: str) -> Any:
     """Strict JSON: no NaN/Infinity, no duplicate keys (ambiguous content), bounded nesting."""
-    if len(body.encode("utf-8", "surrogatepass")) > MAX_EVENT_BYTES:
+    raw = body.encode("utf-8", "surrogatepass")
+    if len(raw) > MAX_EVENT_BYTES:
         raise InvalidEvent(
             "payload_too_large", f"The event is larger than {MAX_EVENT_BYTES // 1024} KiB"
         )
+    try:
+        # The fast path: jiter enforces the same rules in a fraction of the time. Anything it
+        # refuses goes through the reference decoder, which words the error (or, for nesting
+        # deeper than jiter allows, decodes it) exactly as before.
+        return jiter.from_json(raw, allow_inf_nan=False, catch_duplicate_keys=True)
+    except ValueError:
+        return _decode_strictly(body)
+
+
+def _decode_strictly(body: str) -> Any:
+    """The reference decoder: every rejection with its reason."""
     try:
         document = json.loads(
             body, parse_constant=_reject_constant, object_pairs_hook=_reject_duplicate_keys
@@ -122,35 +135,37 @@ def _describe(error: Any) -> str:
     return f"{location}: {error['msg']}"
 
 
+def _invalid(document: Any, error_code: str, message: str) -> InvalidEvent:
+    return InvalidEvent(error_code, message, event_id_of(document))
+
+
 def validate_document(document: Any) -> RapportEvent:
     """Validate a decoded JSON document against the contract."""
-    event_id = event_id_of(document)
     if not isinstance(document, dict):
-        raise InvalidEvent("not_an_object", "The event must be a JSON object", event_id)
+        raise _invalid(document, "not_an_object", "The event must be a JSON object")
     if "specversion" not in document:
-        raise InvalidEvent("missing_field", "specversion: Field required", event_id)
+        raise _invalid(document, "missing_field", "specversion: Field required")
     if document["specversion"] != SPEC_VERSION:
-        raise InvalidEvent(
-            "unsupported_specversion", f'specversion must be "{SPEC_VERSION}"', event_id
-        )
+        raise _invalid(document, "unsupported_specversion", f'specversion must be "{SPEC_VERSION}"')
     if "type" not in document:
-        raise InvalidEvent("missing_field", "type: Field required", event_id)
+        raise _invalid(document, "missing_field", "type: Field required")
     model = EVENT_MODELS.get(document["type"]) if isinstance(document["type"], str) else None
     if model is None:
-        raise InvalidEvent(
-            "unknown_type",
-            "type is not one of: " + ", ".join(sorted(EVENT_MODELS)),
-            event_id,
+        raise _invalid(
+            document, "unknown_type", "type is not one of: " + ", ".join(sorted(EVENT_MODELS))
         )
     try:
-        return model.model_validate(document)
+        # The model's validator itself: ``model_validate`` adds only argument handling, which
+        # costs a tenth of the validation on the per-event path.
+        event: RapportEvent = model.__pydantic_validator__.validate_python(document)
     except ValidationError as exc:
         errors = exc.errors(include_input=False, include_url=False)
         code = _ERROR_CODES.get(errors[0]["type"], "schema_violation")
         described = "; ".join(_describe(error) for error in errors[:_MAX_REPORTED_ERRORS])
         if len(errors) > _MAX_REPORTED_ERRORS:
             described += f"; and {len(errors) - _MAX_REPORTED_ERRORS} more"
-        raise InvalidEvent(code, described, event_id) from None
+        raise _invalid(document, code, described) from None
+    return event
 
 
 def parse_event(body: str) -> RapportEvent:
