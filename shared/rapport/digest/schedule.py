@@ -9,11 +9,22 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 #: The due index is spread over this many partitions so no single one takes every member.
 DUE_SHARDS = 8
+
+
+@lru_cache(maxsize=1024)  # more than the IANA database has names
+def zone_of(name: str) -> ZoneInfo:
+    """A zone kept for the life of the process.
+
+    ``ZoneInfo`` itself keeps only its eight most recent zones once nothing else refers to
+    them, and rereads the zone file for any other: per event, with members in many zones.
+    """
+    return ZoneInfo(name)
 
 
 @dataclass(frozen=True)
@@ -24,7 +35,7 @@ class DigestSchedule:
 
     @property
     def zone(self) -> ZoneInfo:
-        return ZoneInfo(self.timezone)
+        return zone_of(self.timezone)
 
 
 def _local_instant(day: date, hour: int, zone: ZoneInfo) -> datetime:
@@ -53,14 +64,14 @@ def next_due_after(schedule: DigestSchedule, after: datetime) -> datetime:
 
 def last_complete_week(instant: datetime, timezone: str) -> date:
     """The local Monday that starts the latest week that has fully ended at ``instant``."""
-    local = instant.astimezone(ZoneInfo(timezone)).date()
+    local = instant.astimezone(zone_of(timezone)).date()
     this_monday = local - timedelta(days=local.weekday())
     return this_monday - timedelta(days=7)
 
 
 def week_bounds(week_start: date, timezone: str) -> tuple[datetime, datetime]:
     """[local Monday 00:00, next local Monday 00:00) as UTC instants (167–169 hours around DST)."""
-    zone = ZoneInfo(timezone)
+    zone = zone_of(timezone)
     start = datetime.combine(week_start, time(0), tzinfo=zone).astimezone(UTC)
     end = datetime.combine(week_start + timedelta(days=7), time(0), tzinfo=zone).astimezone(UTC)
     return start, end
