@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import hashlib
 
+from pydantic_core import to_json
+
 from rapport.contract import RapportEvent
 
 
@@ -22,10 +24,10 @@ def event_key(event: RapportEvent) -> str:
     return dedupe_key(event.source, event.id)
 
 
-def canonical_json(event: RapportEvent) -> str:
-    """The event as Rapport keeps it: validated fields only, times in UTC."""
-    return event.model_dump_json()
+def canonical_json(event: RapportEvent) -> bytes:
+    """The event as Rapport keeps it: validated fields only, times in UTC (UTF-8 JSON)."""
+    return to_json(event)
 
 
-def fingerprint(canonical: str) -> str:
-    return hashlib.sha256(canonical.encode()).hexdigest()[:32]
+def fingerprint(canonical: bytes) -> str:
+    return hashlib.sha256(canonical).hexdigest()[:32]

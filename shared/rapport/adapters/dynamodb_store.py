@@ -22,7 +22,7 @@ from rapport.adapters import keys
 from rapport.adapters.aws import client
 from rapport.adapters.recent_events import RecentEvents
 from rapport.adapters.retention import EXPIRES_AT, Retention
-from rapport.contract import PreferencesData, PreferencesUpdated, RequestEvent
+from rapport.contract import PreferencesData, PreferencesUpdated, RequestEvent, RequestRef
 from rapport.digest.schedule import due_shard
 from rapport.ingest import PermanentStoreError, QuarantineEntry, StoredEvent, WriteOutcome
 from rapport.timeutil import iso_utc, sortable
@@ -33,6 +33,21 @@ Item = Mapping[str, Any]
 #: Payloads up to this size are kept as text; larger ones compressed (DynamoDB items max 400 KB).
 _PLAIN_PAYLOAD_BYTES = 256 * 1024
 _MAX_STORED_PAYLOAD_BYTES = 300 * 1024
+
+
+_REQUEST_EVENT_UPDATE = (
+    "SET #ev = :ev, #kind = :kind, #sender = :sender, #request = :request, #exp = :exp"
+)
+_REQUEST_EVENT_CONDITION = (
+    "attribute_not_exists(#ev) AND (attribute_not_exists(#exp) OR #exp > :now)"
+)
+_REQUEST_EVENT_NAMES = {
+    "#kind": "kind",
+    "#sender": "sender_id",
+    "#request": "request_id",
+    "#exp": EXPIRES_AT,
+}
+_REQUEST_KIND = {"S": "request"}
 
 
 def _s(value: str) -> dict[str, str]:
@@ -72,16 +87,18 @@ class DynamoEventStore:
             return None
         return WriteOutcome.DUPLICATE if seen == fingerprint else WriteOutcome.CONFLICT
 
-    def _remember(self, location: str, existing: Item | None, stored: StoredEvent) -> None:
-        kept = (existing or {}).get(location.rsplit("|", 1)[1])
-        self.recent.remember(location, kept["M"]["h"]["S"] if kept else stored.fingerprint)
+    def _update(self, **request: Any) -> dict[str, Any]:
+        """An ``UpdateItem`` request on the table that returns the old item if it fails."""
+        return {
+            "TableName": self.table_name,
+            "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+            **request,
+        }
 
-    def _conditional_update(self, **request: Any) -> Item | None:
+    def _conditional_update(self, request: dict[str, Any]) -> Item | None:
         """Run an update; None when it applied, the existing item when its condition failed."""
         try:
-            client("dynamodb").update_item(
-                TableName=self.table_name, ReturnValuesOnConditionCheckFailure="ALL_OLD", **request
-            )
+            client("dynamodb").update_item(**request)
         except ClientError as error:
             if _error_code(error) == "ConditionalCheckFailedException":
                 return dict(error.response.get("Item") or {})
@@ -94,26 +111,27 @@ class DynamoEventStore:
         return None
 
     def apply_request_event(self, stored: StoredEvent) -> WriteOutcome:
-        event = stored.event
-        assert not isinstance(event, PreferencesUpdated)
+        data = stored.event.data
+        assert not isinstance(data, PreferencesData)
         attribute = keys.event_attribute(stored.key)
-        pk, sk = keys.member_pk(event.data.sender_id), keys.request_sk(event.data.request_id)
+        pk, sk = keys.member_pk(data.sender_id), keys.request_sk(data.request_id)
         location = f"{pk}|{sk}|{attribute}"
         if (known := self._known(location, stored.fingerprint)) is not None:
             return known
-        existing = self._write_request_event(pk, sk, attribute, stored)
+        write = self._request_event_write(pk, sk, attribute, data, stored)
+        existing = self._conditional_update(write)
         if existing is not None and not self.retention.live(existing):
             # The request expired but TTL has not deleted it yet: its old events must not come
             # back with this write, so the remains go first (only if still the same remains).
             self._purge_expired(pk, sk, existing)
-            existing = self._write_request_event(pk, sk, attribute, stored)
+            existing = self._conditional_update(write)
         if existing is None:
-            self._remember(location, None, stored)
+            self.recent.remember(location, stored.fingerprint)
             return WriteOutcome.APPLIED
         outcome = _outcome_from_existing(existing, attribute, stored.fingerprint)
         if outcome is None:  # the condition only tests this attribute, so it must be there
             raise RuntimeError("conditional write failed without an existing event")
-        self._remember(location, existing, stored)
+        self.recent.remember(location, existing[attribute]["M"]["h"]["S"])  # what DynamoDB holds
         return outcome
 
     def _purge_expired(self, pk: str, sk: str, expired: Item) -> None:
@@ -129,40 +147,33 @@ class DynamoEventStore:
             if _error_code(error) != "ConditionalCheckFailedException":  # someone wrote first
                 raise
 
-    def _write_request_event(
-        self, pk: str, sk: str, attribute: str, stored: StoredEvent
-    ) -> Item | None:
-        """One conditional write; the item as it was when the condition fails.
+    def _request_event_write(
+        self, pk: str, sk: str, attribute: str, data: RequestRef, stored: StoredEvent
+    ) -> dict[str, Any]:
+        """The one conditional write that stores a request event.
 
         The condition fails when the event is already there, and also when the item has expired,
-        so expired remains are never silently extended.
+        so expired remains are never silently extended. Built on every event: only its
+        variable parts are made here, the rest are module constants.
         """
-        event = stored.event
-        assert not isinstance(event, PreferencesUpdated)
-        return self._conditional_update(
-            Key={"pk": _s(pk), "sk": _s(sk)},
-            UpdateExpression=(
-                "SET #ev = :ev, #kind = :kind, #sender = :sender, #request = :request, #exp = :exp"
-            ),
-            ConditionExpression=(
-                "attribute_not_exists(#ev) AND (attribute_not_exists(#exp) OR #exp > :now)"
-            ),
-            ExpressionAttributeNames={
-                "#ev": attribute,
-                "#kind": "kind",
-                "#sender": "sender_id",
-                "#request": "request_id",
-                "#exp": EXPIRES_AT,
+        now, expiry = self.retention.stamps()
+        return {
+            # What ``_update`` adds, written out: this request is built once per event.
+            "TableName": self.table_name,
+            "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+            "Key": {"pk": {"S": pk}, "sk": {"S": sk}},
+            "UpdateExpression": _REQUEST_EVENT_UPDATE,
+            "ConditionExpression": _REQUEST_EVENT_CONDITION,
+            "ExpressionAttributeNames": {"#ev": attribute, **_REQUEST_EVENT_NAMES},
+            "ExpressionAttributeValues": {
+                ":ev": {"M": {"h": {"S": stored.fingerprint}, "e": {"S": stored.canonical}}},
+                ":exp": expiry,
+                ":now": now,
+                ":kind": _REQUEST_KIND,
+                ":sender": {"S": data.sender_id},
+                ":request": {"S": data.request_id},
             },
-            ExpressionAttributeValues={
-                ":ev": {"M": {"h": _s(stored.fingerprint), "e": _s(stored.canonical)}},
-                ":exp": self.retention.expiry(),
-                ":now": self.retention.now(),
-                ":kind": _s("request"),
-                ":sender": _s(event.data.sender_id),
-                ":request": _s(event.data.request_id),
-            },
-        )
+        }
 
     def apply_preferences(
         self, stored: StoredEvent, next_digest_due: datetime | None
@@ -206,42 +217,45 @@ class DynamoEventStore:
                 ":shard": _s(due_shard(prefs.member_id)),
             }
         existing = self._conditional_update(
-            Key=key,
-            UpdateExpression=(
-                "SET #ev = :ev, #kind = :kind, #member = :member, #email = :email, #tz = :tz,"
-                " #day = :day, #hour = :hour, #enabled = :enabled, #order = :order, #at = :at,"
-                " #exp = :exp" + schedule_update
-            ),
-            ConditionExpression=(
-                "attribute_not_exists(#ev) AND (attribute_not_exists(#order) OR #order < :order)"
-            ),
-            ExpressionAttributeNames={
-                "#ev": attribute,
-                "#kind": "kind",
-                "#member": "member_id",
-                "#email": "email",
-                "#tz": "timezone",
-                "#day": "digest_day",
-                "#hour": "digest_hour",
-                "#enabled": "digest_enabled",
-                "#order": "preferences_order",
-                "#at": "preferences_time",
-                "#exp": EXPIRES_AT,
-            },
-            ExpressionAttributeValues={
-                ":ev": mark,
-                ":kind": _s("profile"),
-                ":member": _s(prefs.member_id),
-                ":email": _s(prefs.email),
-                ":tz": _s(prefs.timezone),
-                ":day": _s(prefs.digest_day),
-                ":hour": {"N": str(prefs.digest_hour)},
-                ":enabled": {"BOOL": prefs.digest_enabled},
-                ":order": _s(f"{sortable(event.time)}#{stored.key}"),
-                ":at": _s(iso_utc(event.time)),
-                ":exp": self.retention.expiry(),
-                **schedule_values,
-            },
+            self._update(
+                Key=key,
+                UpdateExpression=(
+                    "SET #ev = :ev, #kind = :kind, #member = :member, #email = :email, #tz = :tz,"
+                    " #day = :day, #hour = :hour, #enabled = :enabled, #order = :order, #at = :at,"
+                    " #exp = :exp" + schedule_update
+                ),
+                ConditionExpression=(
+                    "attribute_not_exists(#ev)"
+                    " AND (attribute_not_exists(#order) OR #order < :order)"
+                ),
+                ExpressionAttributeNames={
+                    "#ev": attribute,
+                    "#kind": "kind",
+                    "#member": "member_id",
+                    "#email": "email",
+                    "#tz": "timezone",
+                    "#day": "digest_day",
+                    "#hour": "digest_hour",
+                    "#enabled": "digest_enabled",
+                    "#order": "preferences_order",
+                    "#at": "preferences_time",
+                    "#exp": EXPIRES_AT,
+                },
+                ExpressionAttributeValues={
+                    ":ev": mark,
+                    ":kind": _s("profile"),
+                    ":member": _s(prefs.member_id),
+                    ":email": _s(prefs.email),
+                    ":tz": _s(prefs.timezone),
+                    ":day": _s(prefs.digest_day),
+                    ":hour": {"N": str(prefs.digest_hour)},
+                    ":enabled": {"BOOL": prefs.digest_enabled},
+                    ":order": _s(f"{sortable(event.time)}#{stored.key}"),
+                    ":at": _s(iso_utc(event.time)),
+                    ":exp": self.retention.expiry(),
+                    **schedule_values,
+                },
+            )
         )
         if existing is None:
             return WriteOutcome.APPLIED
@@ -250,11 +264,13 @@ class DynamoEventStore:
             return outcome
         # Older than what is stored: remember it was seen (so a redelivery is a duplicate) only.
         existing = self._conditional_update(
-            Key=key,
-            UpdateExpression="SET #ev = :ev",
-            ConditionExpression="attribute_not_exists(#ev)",
-            ExpressionAttributeNames={"#ev": attribute},
-            ExpressionAttributeValues={":ev": mark},
+            self._update(
+                Key=key,
+                UpdateExpression="SET #ev = :ev",
+                ConditionExpression="attribute_not_exists(#ev)",
+                ExpressionAttributeNames={"#ev": attribute},
+                ExpressionAttributeValues={":ev": mark},
+            )
         )
         if existing is None:
             return WriteOutcome.APPLIED

@@ -26,7 +26,9 @@ class RecentEvents:
         return fingerprint
 
     def remember(self, location: str, fingerprint: str) -> None:
-        self._fingerprints[location] = fingerprint
-        self._fingerprints.move_to_end(location)
-        while len(self._fingerprints) > self._capacity:
-            self._fingerprints.popitem(last=False)
+        fingerprints = self._fingerprints
+        if location in fingerprints:
+            fingerprints.move_to_end(location)
+        fingerprints[location] = fingerprint
+        if len(fingerprints) > self._capacity:
+            fingerprints.popitem(last=False)

@@ -29,9 +29,11 @@ class Retention:
         """The ``expires_at`` value for an item written now."""
         return {"N": str(int((self.clock() + self.period).timestamp()))}
 
-    def now(self) -> dict[str, str]:
-        """The current instant in ``expires_at``'s form, for conditions."""
-        return {"N": str(int(self.clock().timestamp()))}
+    def stamps(self) -> tuple[dict[str, str], dict[str, str]]:
+        """The current instant (to compare ``expires_at`` with) and ``expiry()``, in
+        ``expires_at``'s form, from one reading of the clock."""
+        now = int(self.clock().timestamp())
+        return {"N": str(now)}, {"N": str(now + int(self.period.total_seconds()))}
 
     def live(self, item: Mapping[str, Any]) -> bool:
         expires = item.get(EXPIRES_AT)
