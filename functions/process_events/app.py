@@ -1,7 +1,8 @@
 """process_events: SQS batches of CloudEvents in, request state in DynamoDB out.
 
 Each record is stored, recognised as a duplicate, or quarantined; only transient AWS errors fail a
-record, so SQS redelivers just that one (``ReportBatchItemFailures``). One log line per batch
+record, so SQS redelivers just that one (``ReportBatchItemFailures``), and so do records the
+invocation has no time left to start (``TIME_RESERVE_MS``). One log line per batch
 (counts by disposition) and one per quarantined or failed record; stored and duplicate records
 are logged at DEBUG, since a line per record costs more than the record's own processing.
 
@@ -16,6 +17,7 @@ docs/performance.md, cold start).
 
 from __future__ import annotations
 
+import logging
 from collections import Counter
 from datetime import UTC, datetime
 from functools import cache
@@ -29,8 +31,7 @@ if TYPE_CHECKING:
 
     from aws_lambda_powertools.utilities.typing import LambdaContext
 
-    from rapport.adapters.dynamodb_store import DynamoEventStore
-    from rapport.ingest import EventStore, InboundMessage, IngestResult
+    from rapport.ingest import IngestResult
     from rapport.settings import TableSettings
 
 logger = Logger()
@@ -48,6 +49,11 @@ def _settings() -> TableSettings:
     return load(TableSettings)
 
 
+#: A record is only started while this much of the invocation is left: one DynamoDB attempt
+#: may take 13 s (3 s to connect, 10 s to read). Records left unstarted go back to the queue as
+#: failures, instead of the whole batch being redelivered after a timeout.
+TIME_RESERVE_MS = 15_000
+
 #: Metric name for each disposition (``rapport.ingest.Disposition`` values).
 _METRIC_NAMES = {
     "stored": "EventsStored",
@@ -57,32 +63,22 @@ _METRIC_NAMES = {
 
 
 @cache
-def _store() -> DynamoEventStore:
-    """Built on first use, then kept for the life of the container."""
+def _processor() -> Callable[[dict[str, Any]], IngestResult]:
+    """The ingest core bound to this container's store, built on first use (imports, contract
+    models, settings) and kept for the life of the container."""
     from rapport.adapters.dynamodb_store import DynamoEventStore
     from rapport.adapters.retention import Retention
-
-    settings = _settings()
-    return DynamoEventStore(settings.table_name, Retention(settings.retention))
-
-
-@cache
-def _ingest() -> tuple[Callable[[InboundMessage, EventStore], IngestResult], type[InboundMessage]]:
-    """The ingest core (and with it the contract models), imported on first use."""
     from rapport.ingest import InboundMessage, ingest
 
-    return ingest, InboundMessage
+    settings = _settings()
+    store = DynamoEventStore(settings.table_name, Retention(settings.retention))
 
+    def process(record: dict[str, Any]) -> IngestResult:
+        sent_ms = int(record["attributes"]["SentTimestamp"])
+        enqueued_at = datetime.fromtimestamp(sent_ms / 1000, tz=UTC)
+        return ingest(InboundMessage(record["messageId"], record["body"], enqueued_at), store)
 
-def _process(record: dict[str, Any]) -> IngestResult:
-    ingest, inbound_message = _ingest()
-    sent_ms = int(record["attributes"]["SentTimestamp"])
-    message = inbound_message(
-        message_id=record["messageId"],
-        body=record["body"],
-        enqueued_at=datetime.fromtimestamp(sent_ms / 1000, tz=UTC),
-    )
-    return ingest(message, _store())
+    return process
 
 
 @logger.inject_lambda_context(clear_state=True)
@@ -92,27 +88,34 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     response), a permanent one is quarantined by the core, so the batch itself never fails."""
     failures: list[dict[str, str]] = []
     dispositions: Counter[str] = Counter()
-    for record in event["Records"]:
+    # A line per stored or duplicate record only when DEBUG is on; at INFO their details are
+    # not even assembled, since that would cost more than a record's own processing.
+    log_every_record = logger.log_level <= logging.DEBUG
+    process = _processor()
+    records = event["Records"]
+    for position, record in enumerate(records):
+        if context.get_remaining_time_in_millis() < TIME_RESERVE_MS:
+            unstarted = records[position:]
+            logger.warning(
+                "time nearly up; unstarted records go back to the queue",
+                extra={"records": len(unstarted)},
+            )
+            failures.extend({"itemIdentifier": left["messageId"]} for left in unstarted)
+            break
         try:
-            result = _process(record)
+            result = process(record)
         except Exception:
             logger.exception("record failed; SQS will redeliver it", extra=_ids(record))
             failures.append({"itemIdentifier": record["messageId"]})
             continue
-        dispositions[result.disposition.value] += 1
-        # Ids and codes only: notes, names and addresses never reach the logs.
-        details = {
-            **_ids(record),
-            "disposition": result.disposition.value,
-            "event_id": result.event_id,
-            "event_type": result.event_type,
-            "error_code": result.error_code,
-        }
-        log = logger.info if result.error_code else logger.debug
-        log("event processed", extra=details)
+        dispositions[result.disposition] += 1
+        if result.error_code:
+            logger.info("event processed", extra=_details(record, result))
+        elif log_every_record:
+            logger.debug("event processed", extra=_details(record, result))
     logger.info(
         "batch processed",
-        extra={"records": len(event["Records"]), "failed": len(failures), **dispositions},
+        extra={"records": len(records), "failed": len(failures), **dispositions},
     )
     for disposition, count in dispositions.items():
         metrics.add_metric(name=_METRIC_NAMES[disposition], unit=MetricUnit.Count, value=count)
@@ -123,4 +126,15 @@ def _ids(record: dict[str, Any]) -> dict[str, Any]:
     return {
         "message_id": record["messageId"],
         "receive_count": record["attributes"].get("ApproximateReceiveCount"),
+    }
+
+
+def _details(record: dict[str, Any], result: IngestResult) -> dict[str, Any]:
+    """Ids and codes only: notes, names and addresses never reach the logs."""
+    return {
+        **_ids(record),
+        "disposition": result.disposition.value,
+        "event_id": result.event_id,
+        "event_type": result.event_type,
+        "error_code": result.error_code,
     }

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import logging
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -152,6 +153,74 @@ def test_a_batch_where_every_record_fails_does_not_raise(
     assert sorted(item["itemIdentifier"] for item in response["batchItemFailures"]) == sorted(
         record["messageId"] for record in event["Records"]
     )
+
+
+@dataclass
+class _RunningOutContext(LocalContext):
+    """A context whose invocation has ``records_with_time`` record starts left in it."""
+
+    records_with_time: int = 0
+
+    def get_remaining_time_in_millis(self) -> int:
+        self.records_with_time -= 1
+        return 30_000 if self.records_with_time >= 0 else 0
+
+
+def test_records_started_too_late_go_back_to_the_queue_unprocessed(
+    stack: LocalStack, process_events: Handler
+) -> None:
+    event = _sqs_event(stack, body(sent("req-a")), body(sent("req-b")), body(sent("req-c")))
+    calls = record_calls("UpdateItem")
+    context = _RunningOutContext(function_name="process-events", records_with_time=1)
+    response = process_events(event, context)
+
+    assert response == {
+        "batchItemFailures": [
+            {"itemIdentifier": record["messageId"]} for record in event["Records"][1:]
+        ]
+    }
+    assert len(calls) == 1  # the late records were not even started
+    stored = [
+        request_id
+        for request_id in ("req-a", "req-b", "req-c")
+        if _item(stack, keys.member_pk("m-sender"), keys.request_sk(request_id))
+    ]
+    assert stored == [json.loads(event["Records"][0]["body"])["data"]["request_id"]]
+
+
+def test_the_event_source_gathers_batches_larger_than_one_receive(
+    stack: LocalStack, process_events: Handler
+) -> None:
+    message_ids = _publish(stack, *(body(sent(f"req-{number}")) for number in range(27)))
+    sizes: list[int] = []
+    first_delivery = True
+
+    def fail_the_first_batch(event: dict[str, Any], context: Any) -> Any:
+        nonlocal first_delivery
+        sizes.append(len(event["Records"]))
+        if first_delivery:  # the whole batch goes back: more than one visibility call's worth
+            first_delivery = False
+            return {
+                "batchItemFailures": [
+                    {"itemIdentifier": record["messageId"]} for record in event["Records"]
+                ]
+            }
+        return process_events(event, context)
+
+    result = drain(
+        boto3.client("sqs"),
+        stack.queues["EventsQueue"],
+        fail_the_first_batch,
+        function_name="process-events",
+        batch_size=12,
+        region="us-east-1",
+    )
+
+    assert sizes == [12, 12, 12, 3]
+    assert (result.failed_attempts, result.succeeded) == (12, set(message_ids))
+    for number in range(27):
+        item = _item(stack, keys.member_pk("m-sender"), keys.request_sk(f"req-{number}"))
+        assert count_events(item) == 1
 
 
 def test_failed_records_are_redelivered_then_dead_lettered(

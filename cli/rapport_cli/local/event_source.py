@@ -1,10 +1,11 @@
 """Lambda's SQS event-source mapping, emulated against a real (moto) queue.
 
-Batches of up to ``batch_size`` records, partial batch responses (``batchItemFailures``), a whole
-batch returned when the function raises, redelivery of failed records, and dead-lettering by the
-queue's own redrive policy once ``maxReceiveCount`` is reached. The one liberty taken: a failed
-record is made visible again at once instead of after the visibility timeout, so a local run
-never sleeps.
+Batches of up to ``batch_size`` records (gathered, as Lambda's poller does, from as many
+``ReceiveMessage`` calls of at most 10 messages as it takes), partial batch responses
+(``batchItemFailures``), a whole batch returned when the function raises, redelivery of failed
+records, and dead-lettering by the queue's own redrive policy once ``maxReceiveCount`` is
+reached. The one liberty taken: a failed record is made visible again at once instead of after
+the visibility timeout, so a local run never sleeps.
 """
 
 from __future__ import annotations
@@ -76,14 +77,7 @@ def drain(
     """Deliver everything in ``queue`` to ``handler`` until nothing is left to deliver."""
     result = DrainResult()
     while True:
-        messages = sqs.receive_message(
-            QueueUrl=queue.url,
-            MaxNumberOfMessages=batch_size,
-            VisibilityTimeout=queue.visibility_timeout,
-            AttributeNames=["All"],
-            MessageAttributeNames=["All"],
-            WaitTimeSeconds=0,
-        ).get("Messages", [])
+        messages = _receive_batch(sqs, queue, batch_size)
         if not messages:
             if _queue_is_empty(sqs, queue):
                 return result
@@ -100,27 +94,58 @@ def drain(
         done = [message for message in messages if message["MessageId"] not in failed]
         retry = [message for message in messages if message["MessageId"] in failed]
         if done:
-            deleted = sqs.delete_message_batch(
-                QueueUrl=queue.url,
-                Entries=[
-                    {"Id": str(index), "ReceiptHandle": message["ReceiptHandle"]}
-                    for index, message in enumerate(done)
-                ],
-            )
-            if deleted.get("Failed"):  # Lambda's poller would retry; here it is a broken run
-                raise RuntimeError(f"{queue.logical_id}: SQS did not delete processed messages")
+            for chunk in _chunks(done):
+                deleted = sqs.delete_message_batch(
+                    QueueUrl=queue.url,
+                    Entries=[
+                        {"Id": str(index), "ReceiptHandle": message["ReceiptHandle"]}
+                        for index, message in enumerate(chunk)
+                    ],
+                )
+                if deleted.get("Failed"):  # Lambda's poller would retry; here a broken run
+                    raise RuntimeError(f"{queue.logical_id}: SQS did not delete processed messages")
             result.succeeded.update(message["MessageId"] for message in done)
             on_success(len(done))
         if retry:
             result.failed_attempts += len(retry)
-            sqs.change_message_visibility_batch(
-                QueueUrl=queue.url,
-                Entries=[
-                    {
-                        "Id": str(index),
-                        "ReceiptHandle": message["ReceiptHandle"],
-                        "VisibilityTimeout": 0,
-                    }
-                    for index, message in enumerate(retry)
-                ],
-            )
+            for chunk in _chunks(retry):
+                sqs.change_message_visibility_batch(
+                    QueueUrl=queue.url,
+                    Entries=[
+                        {
+                            "Id": str(index),
+                            "ReceiptHandle": message["ReceiptHandle"],
+                            "VisibilityTimeout": 0,
+                        }
+                        for index, message in enumerate(chunk)
+                    ],
+                )
+
+
+#: The most messages one ReceiveMessage, DeleteMessageBatch or ChangeMessageVisibilityBatch takes.
+_SQS_BATCH_LIMIT = 10
+
+
+def _receive_batch(sqs: Any, queue: LocalQueue, batch_size: int) -> list[dict[str, Any]]:
+    """Up to ``batch_size`` visible messages, received 10 at a time until the queue runs dry."""
+    messages: list[dict[str, Any]] = []
+    while len(messages) < batch_size:
+        received = sqs.receive_message(
+            QueueUrl=queue.url,
+            MaxNumberOfMessages=min(_SQS_BATCH_LIMIT, batch_size - len(messages)),
+            VisibilityTimeout=queue.visibility_timeout,
+            AttributeNames=["All"],
+            MessageAttributeNames=["All"],
+            WaitTimeSeconds=0,
+        ).get("Messages", [])
+        if not received:
+            break
+        messages.extend(received)
+    return messages
+
+
+def _chunks(messages: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
+    return [
+        messages[start : start + _SQS_BATCH_LIMIT]
+        for start in range(0, len(messages), _SQS_BATCH_LIMIT)
+    ]
