@@ -94,6 +94,19 @@ def function_environment(name: str, table_name: str = "bench-table") -> dict[str
     return {key: str(value) for key, value in resolver.resolve(variables).items()}
 
 
+def event_source_batch_size(name: str) -> int:
+    """The ``BatchSize`` of the function's SQS event source in infra/template.yaml."""
+    from rapport_cli.local.template import load_template
+
+    spec = load_template()["Resources"][FUNCTIONS[name]]["Properties"]
+    (size,) = (
+        int(event["Properties"].get("BatchSize", 10))
+        for event in spec["Events"].values()
+        if event["Type"] == "SQS"
+    )
+    return size
+
+
 def median(values: Sequence[float]) -> float:
     return float(statistics.median(values))
 
@@ -127,7 +140,7 @@ class CallCounter:
         return sum(count for action, count in self.calls.items() if action.startswith(prefix))
 
 
-def sqs_records(bodies: Sequence[str], batch_size: int = 10) -> Iterator[dict[str, Any]]:
+def sqs_records(bodies: Sequence[str], batch_size: int) -> Iterator[dict[str, Any]]:
     """SQS event-source events, as Lambda builds them, for ``bodies`` in order."""
     for start in range(0, len(bodies), batch_size):
         yield {

@@ -154,7 +154,7 @@ def _digest_reads(
     host = FunctionHost(stack.functions, io.StringIO())
     reset_clients()
     capacity = ReadCapacity().attach()
-    (event,) = sqs_records([job.to_message()])
+    (event,) = sqs_records([job.to_message()], batch_size=1)
     response = host.invoke("SendDigestFunction", event)
     if response["batchItemFailures"]:
         raise RuntimeError(f"the digest was not sent: {response}")

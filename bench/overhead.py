@@ -1,9 +1,10 @@
 """handler_overhead_ratio: CPU time of ``process_events`` per event, with DynamoDB replaced by an
 in-process fake, over the CPU time of validating the same bodies with the pydantic models alone.
 
-Run in a fresh interpreter by ``bench.run`` (``python -m bench.overhead STREAM``); prints JSON.
+Run in a fresh interpreter by ``bench.run`` (``python -m bench.overhead STREAM [BATCH_SIZE]``,
+by default the event source's ``BatchSize`` in infra/template.yaml); prints JSON.
 
-The handler runs exactly as Lambda runs it: SQS event-source batches of 10 through
+The handler runs exactly as Lambda runs it: SQS event-source batches through
 ``lambda_handler`` (Powertools batch processing, structured logs and EMF metrics written to
 /dev/null, as Lambda writes them to its log pipe), the real ``DynamoEventStore`` building every
 request, and only the DynamoDB client swapped for ``FakeDynamoDB`` (conditional writes in a dict).
@@ -21,17 +22,37 @@ import json
 import os
 import sys
 import time
+from functools import cache
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from bench.common import ROOT, Context, function_environment, median, sqs_records
+from bench.common import (
+    ROOT,
+    Context,
+    event_source_batch_size,
+    function_environment,
+    median,
+    sqs_records,
+)
 
 REPETITIONS = 9
 
 
 class ConditionFailed(Exception):
     pass
+
+
+@cache
+def _parsed_update(expression: str) -> tuple[tuple[tuple[str, str], ...], tuple[str, ...]]:
+    """``SET a = :x, b = :y REMOVE c`` as assignments and removals, parsed once per expression
+    (the store sends a handful of distinct expressions), so the fake costs little per request."""
+    assignments, _, removals = expression.removeprefix("SET ").partition(" REMOVE ")
+    pairs = tuple(
+        (name.strip(), value.strip())
+        for name, value in (assignment.split("=") for assignment in assignments.split(","))
+    )
+    return pairs, tuple(filter(None, (part.strip() for part in removals.split(","))))
 
 
 class FakeDynamoDB:
@@ -66,13 +87,11 @@ class FakeDynamoDB:
             order = item.get("preferences_order")
             if "#order <" in condition and order and not order["S"] < values[":order"]["S"]:
                 raise self._failed("UpdateItem", item)
-        item = dict(item or {"pk": request["Key"]["pk"], "sk": request["Key"]["sk"]})
-        expression: str = request["UpdateExpression"]
-        assignments, _, removals = expression.removeprefix("SET ").partition(" REMOVE ")
-        for assignment in assignments.split(","):
-            name, value = (part.strip() for part in assignment.split("="))
+        item = dict(item) if item else {"pk": request["Key"]["pk"], "sk": request["Key"]["sk"]}
+        assignments, removals = _parsed_update(request["UpdateExpression"])
+        for name, value in assignments:
             item[names.get(name, name)] = values[value]
-        for name in filter(None, (part.strip() for part in removals.split(","))):
+        for name in removals:
             item.pop(names.get(name, name), None)
         self.items[key] = item
         return {}
@@ -113,14 +132,17 @@ def main() -> None:
     fake = FakeDynamoDB()
     # The store's only way out to AWS: every DynamoDB request goes to the fake instead.
     setattr(dynamodb_store, "client", lambda _service: fake)  # noqa: B010
-    batches = list(sqs_records(bodies))
+    batch_size = (
+        int(sys.argv[2]) if len(sys.argv) > 2 else event_source_batch_size("process_events")
+    )
+    batches = list(sqs_records(bodies, batch_size))
     models = [EVENT_MODELS[json.loads(body)["type"]] for body in bodies]
     context = Context(function_name="ProcessEventsFunction")
 
     def handler_pass() -> float:
         nonlocal fake
         fake = FakeDynamoDB()
-        app._store.cache_clear()  # a new container: empty recent-events cache
+        app._processor.cache_clear()  # a new container: empty recent-events cache
         started = time.process_time()
         for event in batches:
             response = app.lambda_handler(event, context)
@@ -143,6 +165,7 @@ def main() -> None:
     handler, floor = median(handler_times), median(floor_times)
     result = {
         "events": len(bodies),
+        "batch_size": batch_size,
         "repetitions": REPETITIONS,
         "handler_us_per_event": handler / len(bodies) * 1e6,
         "floor_us_per_event": floor / len(bodies) * 1e6,
