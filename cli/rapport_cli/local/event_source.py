@@ -127,20 +127,22 @@ _SQS_BATCH_LIMIT = 10
 
 
 def _receive_batch(sqs: Any, queue: LocalQueue, batch_size: int) -> list[dict[str, Any]]:
-    """Up to ``batch_size`` visible messages, received 10 at a time until the queue runs dry."""
+    """Up to ``batch_size`` visible messages, received 10 at a time until a receive comes back
+    short (the queue has run dry for now)."""
     messages: list[dict[str, Any]] = []
     while len(messages) < batch_size:
+        wanted = min(_SQS_BATCH_LIMIT, batch_size - len(messages))
         received = sqs.receive_message(
             QueueUrl=queue.url,
-            MaxNumberOfMessages=min(_SQS_BATCH_LIMIT, batch_size - len(messages)),
+            MaxNumberOfMessages=wanted,
             VisibilityTimeout=queue.visibility_timeout,
             AttributeNames=["All"],
             MessageAttributeNames=["All"],
             WaitTimeSeconds=0,
         ).get("Messages", [])
-        if not received:
-            break
         messages.extend(received)
+        if len(received) < wanted:
+            break
     return messages
 
 
