@@ -49,9 +49,9 @@ def _settings() -> TableSettings:
     return load(TableSettings)
 
 
-#: A record is only started while this much of the invocation is left: one DynamoDB attempt
-#: may take 13 s (3 s to connect, 10 s to read). Records left unstarted go back to the queue as
-#: failures, instead of the whole batch being redelivered after a timeout.
+#: A record is only started while this much of the invocation is left: one DynamoDB call may
+#: take 13 s with its retries (``rapport.adapters.aws.DYNAMODB_CONFIG``). Records left unstarted
+#: go back to the queue as failures, instead of the whole batch after a timeout.
 TIME_RESERVE_MS = 15_000
 
 #: Metric name for each disposition (``rapport.ingest.Disposition`` values).
@@ -85,7 +85,8 @@ def _processor() -> Callable[[dict[str, Any]], IngestResult]:
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     """Each record on its own: a transient error fails only that record (a partial batch
-    response), a permanent one is quarantined by the core, so the batch itself never fails."""
+    response), a permanent one is quarantined by the core. Only a broken configuration (no
+    record could succeed) fails the invocation, and with it the whole batch."""
     failures: list[dict[str, str]] = []
     dispositions: Counter[str] = Counter()
     # A line per stored or duplicate record only when DEBUG is on; at INFO their details are

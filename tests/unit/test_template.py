@@ -11,6 +11,7 @@ from pydantic import BaseModel
 
 import rapport.settings
 from rapport.adapters import keys
+from rapport.adapters.aws import DYNAMODB_CONFIG
 from rapport.adapters.digest_store import DUE_INDEX
 from rapport.adapters.retention import EXPIRES_AT
 from rapport_cli.local.lambda_runtime import load_module
@@ -120,3 +121,18 @@ def test_the_table_and_its_index_are_the_ones_the_stores_use() -> None:
     assert [key["AttributeName"] for key in index["KeySchema"]] == ["due_shard", "next_due_at"]
     assert set(index["Projection"]["NonKeyAttributes"]) == {"member_id", "timezone", EXPIRES_AT}
     assert table["TimeToLiveSpecification"] == {"AttributeName": EXPIRES_AT, "Enabled": True}
+
+
+def test_process_events_time_reserve_fits_one_dynamodb_call_and_leaves_time_for_work() -> None:
+    properties = load_template()["Resources"]["ProcessEventsFunction"]["Properties"]
+    code_dir = (TEMPLATE_PATH.parent / properties["CodeUri"]).resolve()
+    module = load_module(code_dir, properties["Handler"], "template_check_time_reserve")
+    reserve_s = module.TIME_RESERVE_MS / 1000
+    config = DYNAMODB_CONFIG
+    attempts = config.retries["total_max_attempts"]
+    # Standard retry mode waits at most 2**n seconds (capped at 20) before retry n + 1.
+    backoff = sum(min(2**retry, 20) for retry in range(attempts - 1))
+    worst_call = attempts * (config.connect_timeout + config.read_timeout) + backoff
+    assert worst_call <= reserve_s
+    # Half of the invocation at least is for records; with less, most batches would go back.
+    assert properties["Timeout"] >= 2 * reserve_s

@@ -18,11 +18,17 @@ import botocore.session
 from botocore.config import Config
 
 # Standard retry mode backs off on throttling and 5xx; the SQS redelivery is the outer retry.
+# ``total_max_attempts`` counts the first attempt (botocore's ``max_attempts`` would not).
 _CONFIG = Config(
-    retries={"mode": "standard", "max_attempts": 3},
+    retries={"mode": "standard", "total_max_attempts": 4},
     connect_timeout=3,
     read_timeout=10,
 )
+#: DynamoDB answers in milliseconds within a region, so its calls get short timeouts: a call's
+#: worst case (four attempts of 0.5 s to connect and 1 s to read, plus at most 1, 2 and 4 s of
+#: backoff between them) is 13 s, inside process_events' 15 s time reserve.
+DYNAMODB_CONFIG = _CONFIG.merge(Config(connect_timeout=0.5, read_timeout=1))
+_CONFIGS = {"dynamodb": DYNAMODB_CONFIG}
 
 
 class Session:
@@ -47,7 +53,7 @@ def session() -> Session:
 
 @cache
 def client(service: str) -> Any:
-    return session().client(service, config=_CONFIG)
+    return session().client(service, config=_CONFIGS.get(service, _CONFIG))
 
 
 def reset_clients() -> None:
