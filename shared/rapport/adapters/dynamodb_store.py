@@ -124,7 +124,7 @@ class DynamoEventStore:
             # The request expired but TTL has not deleted it yet: its old events must not come
             # back with this write, so the remains go first (only if still the same remains).
             self._purge_expired(pk, sk, existing)
-            existing = self._conditional_update(write)
+            existing = self._conditional_update(write)  # same request: its clock is ms old
         if existing is None:
             self.recent.remember(location, stored.fingerprint)
             return WriteOutcome.APPLIED

@@ -27,7 +27,7 @@ class Retention:
 
     def expiry(self) -> dict[str, str]:
         """The ``expires_at`` value for an item written now."""
-        return {"N": str(int((self.clock() + self.period).timestamp()))}
+        return self.stamps()[1]
 
     def stamps(self) -> tuple[dict[str, str], dict[str, str]]:
         """The current instant (to compare ``expires_at`` with) and ``expiry()``, in
