@@ -9,12 +9,11 @@ Everything here is deterministic: streams come from the project's generator with
 from __future__ import annotations
 
 import json
-import os
 import statistics
 import subprocess
 import sys
 from collections import Counter
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -111,12 +110,11 @@ def median(values: Sequence[float]) -> float:
     return float(statistics.median(values))
 
 
-def run_json(module: str, *args: str, env: Mapping[str, str] | None = None) -> Any:
+def run_json(module: str, *args: str) -> Any:
     """Run ``python -m bench.<module>`` in a fresh interpreter; its last stdout line is JSON."""
     completed = subprocess.run(
         [sys.executable, "-m", f"bench.{module}", *args],
         cwd=ROOT,
-        env={**os.environ, **(env or {})},
         capture_output=True,
         text=True,
         check=False,

@@ -117,7 +117,6 @@ def _load_handler() -> ModuleType:
 def main() -> None:
     bodies = Path(sys.argv[1]).read_text(encoding="utf-8").splitlines()
     os.environ.update(function_environment("process_events"))
-    os.environ.update(json.loads(os.environ.get("BENCH_ENV_OVERRIDE", "{}")))
     result_stream = sys.stdout
     # Powertools binds its handlers to sys.stdout when the logger is made: logs and EMF go here.
     sys.stdout = open(os.devnull, "w", encoding="utf-8")  # noqa: SIM115

@@ -4,8 +4,9 @@ Batches of up to ``batch_size`` records (gathered, as Lambda's poller does, from
 ``ReceiveMessage`` calls of at most 10 messages as it takes), partial batch responses
 (``batchItemFailures``), a whole batch returned when the function raises, redelivery of failed
 records, and dead-lettering by the queue's own redrive policy once ``maxReceiveCount`` is
-reached. The one liberty taken: a failed record is made visible again at once instead of after
-the visibility timeout, so a local run never sleeps.
+reached. Two liberties are taken: a failed record is made visible again at once instead of after
+the visibility timeout, so a local run never sleeps, and batches are not capped at Lambda's 6 MB
+invocation payload (local streams are far smaller).
 """
 
 from __future__ import annotations

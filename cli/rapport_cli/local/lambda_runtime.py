@@ -36,6 +36,8 @@ class LocalContext:
         return f"arn:aws:lambda:us-east-1:123456789012:function:{self.function_name}"
 
     def get_remaining_time_in_millis(self) -> int:
+        """Always a fresh 30 s: local invocations have no deadline, so a handler's time reserve
+        never triggers here (tests that need it pass their own context)."""
         return 30_000
 
 
