@@ -32,13 +32,13 @@ def _publish(stack: LocalStack, *bodies: str) -> list[str]:
     return [sqs.send_message(QueueUrl=url, MessageBody=text)["MessageId"] for text in bodies]
 
 
-def _drain(stack: LocalStack, handler: Handler) -> DrainResult:
+def _drain(stack: LocalStack, handler: Handler, batch_size: int = 10) -> DrainResult:
     return drain(
         boto3.client("sqs"),
         stack.queues["EventsQueue"],
         handler,
         function_name="process-events",
-        batch_size=10,
+        batch_size=batch_size,
         region="us-east-1",
     )
 
@@ -207,14 +207,7 @@ def test_the_event_source_gathers_batches_larger_than_one_receive(
             }
         return process_events(event, context)
 
-    result = drain(
-        boto3.client("sqs"),
-        stack.queues["EventsQueue"],
-        fail_the_first_batch,
-        function_name="process-events",
-        batch_size=12,
-        region="us-east-1",
-    )
+    result = _drain(stack, fail_the_first_batch, batch_size=12)
 
     assert sizes == [12, 12, 12, 3]
     assert (result.failed_attempts, result.succeeded) == (12, set(message_ids))
