@@ -95,15 +95,11 @@ def function_environment(name: str, table_name: str = "bench-table") -> dict[str
 
 def event_source_batch_size(name: str) -> int:
     """The ``BatchSize`` of the function's SQS event source in infra/template.yaml."""
+    from rapport_cli.local.stack import queue_sources
     from rapport_cli.local.template import load_template
 
-    spec = load_template()["Resources"][FUNCTIONS[name]]["Properties"]
-    (size,) = (
-        int(event["Properties"].get("BatchSize", 10))
-        for event in spec["Events"].values()
-        if event["Type"] == "SQS"
-    )
-    return size
+    (source,) = queue_sources(load_template()["Resources"][FUNCTIONS[name]]["Properties"])
+    return source.batch_size
 
 
 def median(values: Sequence[float]) -> float:

@@ -105,16 +105,21 @@ def _create_queue(sqs: Any, logical_id: str, properties: Mapping[str, Any]) -> t
     return url, str(arn)
 
 
-def _function(logical_id: str, properties: Mapping[str, Any], env: dict[str, str]) -> LocalFunction:
-    events = properties.get("Events", {}).values()
-    sources = tuple(
+def queue_sources(properties: Mapping[str, Any]) -> tuple[QueueSource, ...]:
+    """A template function's SQS event sources (Lambda's default batch size is 10)."""
+    return tuple(
         QueueSource(
             queue_logical_id=event["Properties"]["Queue"]["Fn::GetAtt"][0],
             batch_size=int(event["Properties"].get("BatchSize", 10)),
         )
-        for event in events
+        for event in properties.get("Events", {}).values()
         if event["Type"] == "SQS"
     )
+
+
+def _function(logical_id: str, properties: Mapping[str, Any], env: dict[str, str]) -> LocalFunction:
+    events = properties.get("Events", {}).values()
+    sources = queue_sources(properties)
     schedules = [
         event["Properties"].get("Input", "{}") for event in events if event["Type"] == "ScheduleV2"
     ]
