@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import zlib
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -58,13 +59,25 @@ def _error_code(error: ClientError) -> str:
     return str(error.response.get("Error", {}).get("Code", ""))
 
 
+def _write_token() -> str:
+    """A token for one write and its SDK retries: a new one for every delivery of a message.
+
+    A write that timed out on the client may still have been applied; the SDK's retry then fails
+    its condition against the event it wrote itself. The token tells that apart from a redelivery.
+    """
+    return os.urandom(6).hex()
+
+
 def _outcome_from_existing(
-    item: Item | None, attribute: str, fingerprint: str
+    item: Item | None, attribute: str, fingerprint: str, token: str
 ) -> WriteOutcome | None:
-    """Duplicate or conflict if the event is already in ``item``; None if it is not."""
+    """Applied if ``item`` holds this very write, duplicate or conflict if it holds the event
+    from an earlier one; None if it does not hold the event."""
     existing = (item or {}).get(attribute)
     if existing is None:
         return None
+    if existing["M"].get("w", {}).get("S") == token:
+        return WriteOutcome.APPLIED
     same = existing["M"]["h"]["S"] == fingerprint
     return WriteOutcome.DUPLICATE if same else WriteOutcome.CONFLICT
 
@@ -118,7 +131,8 @@ class DynamoEventStore:
         location = f"{pk}|{sk}|{attribute}"
         if (known := self._known(location, stored.fingerprint)) is not None:
             return known
-        write = self._request_event_write(pk, sk, attribute, data, stored)
+        token = _write_token()
+        write = self._request_event_write(pk, sk, attribute, data, stored, token=token)
         existing = self._conditional_update(write)
         if existing is not None and not self.retention.live(existing):
             # The request expired but TTL has not deleted it yet: its old events must not come
@@ -128,7 +142,7 @@ class DynamoEventStore:
         if existing is None:
             self.recent.remember(location, stored.fingerprint)
             return WriteOutcome.APPLIED
-        outcome = _outcome_from_existing(existing, attribute, stored.fingerprint)
+        outcome = _outcome_from_existing(existing, attribute, stored.fingerprint, token)
         if outcome is None:  # the condition only tests this attribute, so it must be there
             raise RuntimeError("conditional write failed without an existing event")
         self.recent.remember(location, existing[attribute]["M"]["h"]["S"])  # what DynamoDB holds
@@ -148,7 +162,14 @@ class DynamoEventStore:
                 raise
 
     def _request_event_write(
-        self, pk: str, sk: str, attribute: str, data: RequestRef, stored: StoredEvent
+        self,
+        pk: str,
+        sk: str,
+        attribute: str,
+        data: RequestRef,
+        stored: StoredEvent,
+        *,
+        token: str,
     ) -> dict[str, Any]:
         """The one conditional write that stores a request event.
 
@@ -166,7 +187,13 @@ class DynamoEventStore:
             "ConditionExpression": _REQUEST_EVENT_CONDITION,
             "ExpressionAttributeNames": {"#ev": attribute, **_REQUEST_EVENT_NAMES},
             "ExpressionAttributeValues": {
-                ":ev": {"M": {"h": {"S": stored.fingerprint}, "e": {"S": stored.canonical}}},
+                ":ev": {
+                    "M": {
+                        "h": {"S": stored.fingerprint},
+                        "e": {"S": stored.canonical},
+                        "w": {"S": token},
+                    }
+                },
                 ":exp": expiry,
                 ":now": now,
                 ":kind": _REQUEST_KIND,
@@ -206,7 +233,8 @@ class DynamoEventStore:
         event = stored.event
         assert isinstance(event, PreferencesUpdated)
         prefs: PreferencesData = event.data
-        mark = {"M": {"h": _s(stored.fingerprint)}}
+        token = _write_token()
+        mark = {"M": {"h": _s(stored.fingerprint), "w": _s(token)}}
         schedule_values: dict[str, Any] = {}
         if next_digest_due is None:
             schedule_update = " REMOVE next_due_at, due_shard"
@@ -259,7 +287,7 @@ class DynamoEventStore:
         )
         if existing is None:
             return WriteOutcome.APPLIED
-        outcome = _outcome_from_existing(existing, attribute, stored.fingerprint)
+        outcome = _outcome_from_existing(existing, attribute, stored.fingerprint, token)
         if outcome is not None:
             return outcome
         # Older than what is stored: remember it was seen (so a redelivery is a duplicate) only.
@@ -275,7 +303,7 @@ class DynamoEventStore:
         if existing is None:
             return WriteOutcome.APPLIED
         return (
-            _outcome_from_existing(existing, attribute, stored.fingerprint)
+            _outcome_from_existing(existing, attribute, stored.fingerprint, token)
             or WriteOutcome.DUPLICATE
         )
 
