@@ -1,11 +1,12 @@
 """A write that DynamoDB applied but whose answer never arrived is retried by the SDK: the retry
-must count as the store's own write (stored), not as a duplicate of it, for request events and
-preferences alike. moto over HTTP applies the first attempt; the hook then drops its answer."""
+must count as the writer's own (stored, claimed), not as somebody else's: request events,
+preferences and digest claims alike. moto over HTTP applies the first attempt; the hook then drops
+its answer."""
 
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -14,7 +15,9 @@ from botocore.exceptions import ReadTimeoutError
 from botocore.httpsession import URLLib3Session
 
 from rapport.adapters.aws import client, reset_clients
+from rapport.adapters.digest_store import DynamoDigestStore
 from rapport.adapters.dynamodb_store import DynamoEventStore
+from rapport.digest.ports import ClaimOutcome
 from rapport.ingest import Disposition, InboundMessage, ingest
 from rapport_cli.local.stack import LocalStack
 from tests.support.events import body, preferences, sent
@@ -62,3 +65,18 @@ def test_a_retry_of_an_applied_write_is_stored_once(
     assert first.disposition is Disposition.STORED
     assert redelivered.disposition is Disposition.DUPLICATE
     assert elsewhere.disposition is Disposition.DUPLICATE
+
+
+def test_a_retried_digest_claim_is_still_the_workers_own(stack: LocalStack) -> None:
+    reset_clients()
+    store = DynamoDigestStore(stack.tables["RapportTable"])
+    applied = _lose_first_answer("PutItem")
+    now = datetime(2026, 11, 16, 18, tzinfo=UTC)
+    member = f"m-{uuid.uuid4().hex[:8]}"
+
+    claim = store.claim(member, date(2026, 11, 9), now, timedelta(minutes=5))
+    other = store.claim(member, date(2026, 11, 9), now, timedelta(minutes=5))
+
+    assert applied == [200]
+    assert claim.outcome is ClaimOutcome.CLAIMED
+    assert other.outcome is ClaimOutcome.IN_PROGRESS

@@ -138,6 +138,9 @@ class DynamoDigestStore:
             if not _condition_failed(error):
                 raise
             existing = error.response.get("Item") or {}
+            if existing.get("claim_token", {}).get("S") == token:
+                # Our own claim: the SDK retried a put whose answer was lost.
+                return Claim(ClaimOutcome.CLAIMED, token)
             # Settled either way: sent, or given up on as undeliverable.
             settled = existing.get("status", {}).get("S") in ("sent", "undeliverable")
             return Claim(ClaimOutcome.ALREADY_SENT if settled else ClaimOutcome.IN_PROGRESS, "")
