@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 DEMO_OUT ?= out/demo
 
-.PHONY: install demo test lint typecheck security schemas browser build clean bench
+.PHONY: install demo test lint typecheck security schemas browser build clean bench corpus model evaluate
 
 $(STAMP): pyproject.toml shared/requirements.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -30,10 +30,23 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 
 typecheck: $(STAMP)
-	$(BIN)/mypy shared cli functions bench infra tests
+	$(BIN)/mypy shared cli functions bench infra tests training
 
 schemas: $(STAMP)
 	$(BIN)/rapport schema --out events/schema
+
+# The reason reader (docs/classification.md): `make corpus` splits the written notes in
+# data/reasons/raw into train/dev/test; `make model` trains on train, calibrates on dev and writes
+# shared/rapport/reasons/reader.bin (scikit-learn is a dev-only tool: the Lambda reads the file
+# with the stdlib); `make evaluate` prints the test split's figures, which nothing was tuned on.
+corpus: $(STAMP)
+	$(BIN)/python -m training.corpus
+
+model: corpus
+	OMP_NUM_THREADS=1 $(BIN)/python -m training.train
+
+evaluate: $(STAMP)
+	$(BIN)/rapport classify --evaluate data/reasons/test.jsonl
 
 # Performance figures of issue 7 (docs/performance.md): writes bench/results.json and prints a table.
 bench: $(STAMP)

@@ -22,6 +22,13 @@ DEV_ONLY = {
     "cloudevents",
     "jsonschema",
     "xdist",
+    # Training the reason reader: the Lambda reads the exported model with the stdlib.
+    "sklearn",
+    "scipy",
+    "numpy",
+    "joblib",
+    "threadpoolctl",
+    "training",
 }
 
 

@@ -21,12 +21,14 @@ _EPILOG = """input lines (JSONL):
    "context": {"shared_credentials": ["PMP"]}}, "outcome": "declined"}
   note: the recipient's words or null; request: the sent event's note and context, or null
   when unknown; outcome: declined or no_response (accepted, pending, withdrawn carry no reason).
-  With --evaluate, each line also has "expected": [acceptable codes, preferred first].
+  With --evaluate, each line also has "expected": [acceptable codes, preferred first], and may
+  have "language" and "category" (accuracy is reported per value; without a language of its
+  own, a case counts under the language the reader detected).
 
 examples:
   rapport classify < notes.jsonl
   echo '{"note": "Have we met?", "request": null, "outcome": "declined"}' | rapport classify
-  rapport classify --evaluate tests/reasons/corpus.jsonl
+  rapport classify --evaluate data/reasons/test.jsonl
   rapport classify --evaluate tests/reasons/heldout.jsonl --json
 """
 
@@ -48,8 +50,8 @@ def register(commands: Any) -> None:
         "--evaluate",
         metavar="FILE",
         type=Path,
-        help="score labelled lines from FILE: accuracy, macro recall, per-code precision/recall "
-        "and the confident-wrong rate",
+        help="score labelled lines from FILE: accuracy, macro recall, per-code precision/recall, "
+        "accuracy per language and per category, and the confident-wrong rate",
     )
     parser.add_argument(
         "--json", action="store_true", help="with --evaluate, print the report as one JSON object"
@@ -73,8 +75,13 @@ def run(args: argparse.Namespace) -> int:
     if not cases:
         raise UserError(f"{args.evaluate} has no cases")
     report = evaluate(
-        (line, case.expected, classify(case.note, case.request, case.outcome))
-        for line, case in cases
+        (
+            (line, case.expected, classify(case.note, case.request, case.outcome))
+            for line, case in cases
+        ),
+        groups={
+            line: {"language": case.language, "category": case.category} for line, case in cases
+        },
     )
     if args.json:
         print(json.dumps(report.model_dump(mode="json"), ensure_ascii=False))
@@ -132,6 +139,13 @@ def _render(report: EvaluationReport, cases: dict[int, LabelledCase]) -> str:
         lines.append(
             f"{code:<18}{metrics.support:>8}{metrics.predicted:>10}"
             f"{_percent(metrics.precision):>10}{_percent(metrics.recall):>8}"
+        )
+    for grouping, values in report.per_group.items():
+        lines += ["", f"{grouping:<18}{'cases':>8}{'accuracy':>10}{'confident':>10}{'wrong':>8}"]
+        lines.extend(
+            f"{value:<18}{metrics.cases:>8}{metrics.accuracy:>10.3f}"
+            f"{metrics.confident:>10}{metrics.confident_wrong:>8}"
+            for value, metrics in values.items()
         )
     if report.mistakes:
         lines += ["", "misclassified (line: expected -> predicted @ confidence)"]

@@ -124,7 +124,7 @@ def test_mixed_reasons_are_all_listed_strongest_first() -> None:
     single = declined("I don't connect with recruiters.")
     assert both.confidence is not None
     assert single.confidence is not None
-    assert both.confidence < single.confidence, "a competing reason lowers confidence"
+    assert both.confidence <= single.confidence, "a competing reason never raises confidence"
 
 
 def test_long_note_with_pleasantries_finds_the_reason() -> None:
@@ -144,13 +144,30 @@ def test_long_note_with_pleasantries_finds_the_reason() -> None:
         "Solo conecto con personas que conozco en persona.",
         "Ich vernetze mich nur mit Leuten, die ich persönlich kenne.",
         "実際に会った人としかつながりません。",
+        "Je n'accepte que les personnes que j'ai rencontrées.",
+        "我只加见过面的人。",
+    ],
+)
+def test_notes_in_other_languages_are_read(note: str) -> None:
+    result = declined(note)
+    assert result.primary_reason == ReasonCode.MET_ONLY
+    assert note_evidence(result, ReasonCode.MET_ONLY) in note
+
+
+@pytest.mark.parametrize(
+    "note",
+    [
+        "Я добавляю только тех, с кем знаком лично.",  # Russian: never trained on
+        "직접 만난 사람만 추가합니다.",  # Korean: never trained on
         "🙏🙂",
         "",
         "   ",
         None,
     ],
 )
-def test_other_languages_emoji_and_empty_give_unknown_with_low_confidence(note: str | None) -> None:
+def test_unseen_languages_emoji_and_empty_give_unknown_with_low_confidence(
+    note: str | None,
+) -> None:
     result = declined(note)
     assert result.primary_reason == ReasonCode.UNKNOWN
     assert result.confidence is not None
@@ -159,11 +176,12 @@ def test_other_languages_emoji_and_empty_give_unknown_with_low_confidence(note: 
 
 
 def test_unreadable_note_falls_back_to_derived_reasons_with_low_confidence() -> None:
-    result = declined("Je n'accepte que les personnes que j'ai rencontrées.", STRANGER)
+    result = declined("Sadece tanıdığım kişilerle bağlantı kuruyorum.", STRANGER)  # Turkish
     assert result.primary_reason == ReasonCode.NO_COMMON_GROUND
     assert result.reasons == (ReasonCode.NO_COMMON_GROUND, ReasonCode.NO_NOTE)
     assert result.confidence is not None
     assert 0.3 <= result.confidence <= 0.5
+    assert result.language == "und"
 
 
 @pytest.mark.parametrize("outcome", [Outcome.ACCEPTED, Outcome.PENDING, Outcome.WITHDRAWN])

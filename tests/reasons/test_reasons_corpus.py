@@ -8,7 +8,8 @@ import pytest
 
 from rapport.codes import ReasonCode
 from rapport.reasons import classify
-from rapport.reasons.evaluation import CONFIDENT, EvaluationReport, LabelledCase, evaluate
+from rapport.reasons.evaluation import EvaluationReport, LabelledCase, evaluate
+from rapport.reasons.model import CONFIDENT
 
 HERE = Path(__file__).resolve().parent
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from rapport.codes import Outcome, ReasonCode
+from rapport.reasons import classify
 from rapport.reasons.classifier import ReasonClassifier
 from rapport.reasons.firstwords import leading_words, required_text
 from rapport.reasons.rules import RulesError, default_rules, parse_rules
@@ -135,3 +136,29 @@ def test_normalised_words_map_back_to_original_offsets() -> None:
     assert note[start:end] == "NEVER met u"
     contraction = text.original_span(0, 1)
     assert note[contraction[0] : contraction[1]] == "I’ve"
+
+
+def test_digits_are_never_squeezed_and_symbols_keep_their_meaning() -> None:
+    lexicon = default_rules().lexicon
+    assert normalise("I have 28,000 connections and 1000 invites", lexicon).words == (
+        "i",
+        "have",
+        "28,000",
+        "connections",
+        "and",
+        "1000",
+        "invites",
+    )
+    assert "numbers" in normalise("Not gonna be a 🔢 in your collection", lexicon).words
+    assert "robot" in normalise("🤖?", lexicon).words
+    assert normalise("#1 fan", lexicon).words == ("number", "1", "fan")
+    emoji = normalise("no 🙅 thanks", lexicon)
+    assert emoji.words == ("no", "refuse", "thanks")
+    start, end = emoji.original_span(1, 1)
+    assert "no 🙅 thanks"[start:end] == "🙅"
+
+
+def test_the_connection_limit_is_read_from_its_number() -> None:
+    result = classify("Sorry, I'm at 30,000 and can't accept anyone.", None, Outcome.NO_RESPONSE)
+    assert result.primary_reason == ReasonCode.NO_DECISION
+    assert any("30,000" in item.text for item in result.evidence)

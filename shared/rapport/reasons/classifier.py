@@ -23,7 +23,14 @@ from typing import NamedTuple
 
 from rapport.codes import OUTCOMES_WITH_REASONS, Outcome, ReasonCode
 from rapport.contract import RequestContext, RequestFacts
-from rapport.reasons.model import NO_REASON, Classification, Evidence
+from rapport.reasons.learned import (
+    NO_REASON_LABEL,
+    LearnedReader,
+    Reading,
+    load_reader,
+    packaged_model_bytes,
+)
+from rapport.reasons.model import CONFIDENT, NO_REASON, Classification, Evidence
 from rapport.reasons.rules import Rule, RuleSet, default_rules
 from rapport.reasons.text import CLAUSE_BREAK, SENTENCE_END, NormalisedText, normalise
 
@@ -44,6 +51,36 @@ class _Reason(NamedTuple):
     code: ReasonCode
     score: float
     evidence: Evidence
+
+
+class Decision(NamedTuple):
+    """How a classification was reached, before its confidence is calibrated."""
+
+    primary: ReasonCode
+    #: Which reader decided ("rules", "model", ...; see ``decide``), None for derived reasons.
+    path: str | None
+    #: The deciding reader's own score, the input of the path's calibration.
+    raw: float
+    reasons: tuple[ReasonCode, ...]
+    evidence: tuple[Evidence, ...]
+    language: str | None
+    #: The finished result when nothing needs calibrating (derived or unknown reasons).
+    result: Classification | None
+
+
+#: The language reported for a note the learned reader has mostly never seen the like of.
+UNSEEN_LANGUAGE = "und"
+
+
+def _interpolate(xs: list[float], ys: list[float], x: float) -> float:
+    """Piecewise-linear lookup in an isotonic calibration, flat beyond its ends."""
+    if x <= xs[0]:
+        return ys[0]
+    if x >= xs[-1]:
+        return ys[-1]
+    right = bisect_right(xs, x)
+    x0, x1, y0, y1 = xs[right - 1], xs[right], ys[right - 1], ys[right]
+    return y0 if x1 == x0 else y0 + (y1 - y0) * (x - x0) / (x1 - x0)
 
 
 class _Scan(NamedTuple):
@@ -109,6 +146,7 @@ def _result(
     reasons: tuple[ReasonCode, ...],
     confidence: float,
     evidence: tuple[Evidence, ...] = (),
+    language: str | None = None,
 ) -> Classification:
     """A classification with reasons (``NO_REASON`` is the only one without).
 
@@ -116,7 +154,11 @@ def _result(
     ``model_construct`` (measured with pydantic 2.13), and it keeps the confidence bounds checked.
     """
     return Classification(
-        primary_reason=primary_reason, reasons=reasons, confidence=confidence, evidence=evidence
+        primary_reason=primary_reason,
+        reasons=reasons,
+        confidence=confidence,
+        evidence=evidence,
+        language=language,
     )
 
 
@@ -197,8 +239,9 @@ def _without_subsumed(hits: list[_Hit]) -> list[_Hit]:
 class ReasonClassifier:
     """Classifies with one compiled rule set; :func:`classify` uses the packaged rules."""
 
-    def __init__(self, rules: RuleSet) -> None:
+    def __init__(self, rules: RuleSet, reader: LearnedReader | None = None) -> None:
         self._rules = rules
+        self._reader = reader
         #: Per outcome, the codes it may not be given ([outcomes] in the rules).
         self._barred = {
             outcome: frozenset(
@@ -230,21 +273,139 @@ class ReasonClassifier:
         """Reasons for one request's outcome; ``request`` is None when the sent event is unknown."""
         if outcome not in OUTCOMES_WITH_REASONS:
             return NO_REASON
+        decision = self.decide(note, request, outcome)
+        if decision.result is not None:
+            return decision.result
+        return _result(
+            primary_reason=decision.primary,
+            reasons=decision.reasons,
+            confidence=self._confidence(decision),
+            evidence=decision.evidence,
+            language=decision.language,
+        )
+
+    def decide(self, note: str | None, request: RequestFacts | None, outcome: Outcome) -> Decision:
+        """Which reader gives the primary reason, and its raw score (before calibration).
+
+        The rules win when their score reaches ``rule_trust``: they are precise and quote exact
+        wording (on notes from other writers, letting the model outvote them did worse).
+        Otherwise the learned reader's likeliest reason stands in when its probability reaches
+        ``model_min`` and the note's language is one it was trained on. Otherwise a weak rule
+        match, else the reasons derived from the request facts (``path`` None).
+        """
         stated = self._read_note(note, outcome) if note else []
         derived = _derived(request) if request is not None else ()
-        if not stated:
-            return self._without_note_reason(derived, request, outcome)
+        reading = self._reader.read(note) if self._reader is not None and note else None
+        language, model_code, model_probability = self._model_choice(reading, outcome)
+        settings = self._reader.settings if self._reader is not None else {}
+        top = stated[0] if stated else None
+        rules_score = self._rules_score(stated)
+        usable = model_code is not None and model_probability >= settings.get("model_min", 1.0)
+        if top is not None:
+            agreeing = model_code == top.code
+            clear = rules_score >= settings.get("rule_trust", 0.0)
+            if clear or not usable:
+                path = "rules" if model_code is None else "rules_with_model"
+                if model_code is not None and not agreeing:
+                    path = "rules_over_model"
+                elif not clear:
+                    path = "weak_rules"
+                return self._decision(stated, derived, path, rules_score, language)
+        if not usable:
+            result = self._without_note_reason(derived, request, outcome)
+            if language is not None:
+                result = result.model_copy(update={"language": language})
+            return Decision(
+                result.primary_reason or ReasonCode.UNKNOWN, None, 0.0, (), (), language, result
+            )
+        assert note is not None
+        assert self._reader is not None
+        assert model_code is not None
+        agreeing = top is not None and top.code == model_code
+        evidence = (
+            top.evidence
+            if top is not None and agreeing
+            else Evidence(
+                code=model_code,
+                source="note",
+                text=self._reader.evidence(
+                    note, model_code, self._rules.settings.max_evidence_chars
+                ),
+            )
+        )
+        others = [reason for reason in stated if reason.code != model_code]
+        stated_first = [_Reason(model_code, model_probability, evidence), *others]
+        path = "model_with_rules" if agreeing else "model"
+        return self._decision(stated_first, derived, path, model_probability, language)
+
+    def _decision(
+        self,
+        stated: list[_Reason],
+        derived: tuple[Evidence, ...],
+        path: str,
+        raw: float,
+        language: str | None,
+    ) -> Decision:
         codes = [reason.code for reason in stated]
         contributing = [item for item in derived if item.code not in codes]
-        runner_up = stated[1].score if len(stated) > 1 else 0.0
-        settings = self._rules.settings
-        confidence = stated[0].score - settings.competition_penalty * runner_up
-        return _result(
-            primary_reason=codes[0],
+        return Decision(
+            primary=codes[0],
+            path=path,
+            raw=raw,
             reasons=(*codes, *[item.code for item in contributing]),
-            confidence=round(min(confidence, settings.max_confidence), 3),
             evidence=(*[reason.evidence for reason in stated], *contributing),
+            language=language,
+            result=None,
         )
+
+    def _rules_score(self, stated: list[_Reason]) -> float:
+        """The rules' own confidence: the top score less a penalty for a competing reason."""
+        if not stated:
+            return 0.0
+        runner_up = stated[1].score if len(stated) > 1 else 0.0
+        return stated[0].score - self._rules.settings.competition_penalty * runner_up
+
+    def _model_choice(
+        self, reading: Reading | None, outcome: Outcome
+    ) -> tuple[str | None, ReasonCode | None, float]:
+        """The note's language, and the learned reader's reason if it names one it may give.
+
+        A note whose features the model has mostly never seen is in a language it was not trained
+        on: its language is reported as ``und`` and the model says nothing.
+        """
+        if reading is None or self._reader is None or reading.coverage is None:
+            return None, None, 0.0
+        if reading.coverage < self._reader.settings.get("coverage_min", 0.0):
+            return UNSEEN_LANGUAGE, None, 0.0
+        barred = self._barred[outcome]
+        allowed = [
+            (probability, label)
+            for label, probability in reading.probabilities.items()
+            if label == NO_REASON_LABEL or ReasonCode(label) not in barred
+        ]
+        probability, label = max(allowed)
+        if label == NO_REASON_LABEL:
+            return reading.language, None, 0.0
+        return reading.language, ReasonCode(label), probability
+
+    def _confidence(self, decision: Decision) -> float:
+        """The calibrated chance that the primary reason is right (dev split, per path).
+
+        Isotonic on dev, then held below 0.8 unless the raw score is in the path's confident
+        region (where dev cases were right at least 99% of the time), so 0.8 keeps its promise.
+        """
+        cap = self._rules.settings.max_confidence
+        calibration = self._reader.settings.get("calibration") if self._reader else None
+        if not calibration:
+            return round(min(decision.raw, cap), 3)
+        fit = calibration.get(decision.path) or calibration["pooled"]
+        value = min(_interpolate(fit["x"], fit["y"], decision.raw), cap)
+        confident_from = fit["confident_from"]
+        if confident_from is not None and decision.raw >= confident_from:
+            value = max(value, CONFIDENT)
+        else:
+            value = min(value, CONFIDENT - 0.01)
+        return round(value, 3)
 
     def _without_note_reason(
         self, derived: tuple[Evidence, ...], request: RequestFacts | None, outcome: Outcome
@@ -443,8 +604,9 @@ class ReasonClassifier:
 
 @cache
 def default_classifier() -> ReasonClassifier:
-    """The classifier over the packaged rules, built once per process."""
-    return ReasonClassifier(default_rules())
+    """The classifier over the packaged rules and model, built once per process on first use."""
+    rules = default_rules()
+    return ReasonClassifier(rules, load_reader(packaged_model_bytes(), rules.lexicon.symbols))
 
 
 def classify(note: str | None, request: RequestFacts | None, outcome: Outcome) -> Classification:

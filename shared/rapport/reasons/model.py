@@ -6,6 +6,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from rapport.codes import ReasonCode
 
+#: Confidence at or above this is promised to be right 97% of the time (docs/classification.md).
+CONFIDENT = 0.8
+
 
 class Evidence(BaseModel):
     model_config = ConfigDict(frozen=True)
@@ -23,6 +26,9 @@ class Classification(BaseModel):
     reasons: tuple[ReasonCode, ...] = ()
     confidence: float | None = Field(default=None, ge=0.0, le=1.0)
     evidence: tuple[Evidence, ...] = ()
+    #: The note's language as the learned reader detects it (ISO 639-1, "hi-en" for Hinglish,
+    #: "und" for one it was not trained on); None without a note.
+    language: str | None = None
 
 
 #: What accepted, pending and withdrawn requests carry: no reason at all.

@@ -373,7 +373,11 @@ def compile_rules(document: Mapping[str, Any]) -> RuleSet:
         str(word).casefold(): tuple(str(value).split())
         for word, value in _table(document, "replacements").items()
     }
-    lexicon = Lexicon(replacements=replacements)
+    symbols = {
+        str(symbol): tuple(str(value).split())
+        for symbol, value in _table(document, "symbols").items()
+    }
+    lexicon = Lexicon(replacements=replacements, symbols=symbols)
     macros = {str(name): str(value) for name, value in _table(document, "macros").items()}
     entries = document.get("rule", [])
     if not isinstance(entries, list) or not entries:

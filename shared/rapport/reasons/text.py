@@ -9,16 +9,26 @@ it came from, so a match in the canonical text maps back to an exact substring o
 from __future__ import annotations
 
 import re
+import unicodedata
 from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 
 #: Numbers with thousands separators, words (with inner apostrophes of any style), sentence
-#: punctuation, and clause punctuation.
-_TOKEN = re.compile(r"\d{1,3}(?:,\d{3})+(?!\d)|\w+(?:['’‘`´ʼ]\w+)*|[.!?;:…]+|[,—–()]|\s-\s")
+#: punctuation, clause punctuation, "#" before a number, and any other single symbol (emoji).
+_TOKEN = re.compile(
+    r"\d{1,3}(?:,\d{3})+(?!\d)|\w+(?:['’‘`´ʼ]\w+)*|[.!?;:…]+|[,—–()]|\s-\s|#(?=\d)|[^\w\s]"
+)
 _APOSTROPHES = str.maketrans({"’": "'", "‘": "'", "`": "'", "´": "'", "ʼ": "'"})
-_ELONGATED = re.compile(r"(\w)\1{2,}")
+#: Letters (never digits: "28,000" must stay a number) repeated three or more times.
+_ELONGATED = re.compile(r"([^\W\d_])\1{2,}")
+_CLAUSE_MARKS = frozenset(",—–()")
+#: Unicode categories whose characters carry meaning of their own: other, math and currency
+#: symbols (emoji are "So"). Quotes, brackets and modifiers ("Sk", "Mn") carry none.
+_MEANINGFUL_SYMBOLS = frozenset({"So", "Sm", "Sc"})
+#: Words repeated in many symbol names that say nothing about the symbol's meaning.
+_NAME_NOISE = frozenset({"sign", "symbol", "with", "face", "for", "emoji", "black", "white"})
 _SENTENCE_MARKS = frozenset(".!?;:…")
 
 #: Clause punctuation in the canonical text.
@@ -30,6 +40,21 @@ _SUFFIXES = (("'ve", "have"), ("'re", "are"), ("'m", "am"), ("'ll", "will"), ("'
 _IS_PRONOUNS = frozenset(
     {"it", "that", "what", "there", "here", "he", "she", "who", "where", "how", "this"}
 )
+
+
+def symbol_words(symbol: str, named: Mapping[str, tuple[str, ...]]) -> tuple[str, ...]:
+    """What one symbol means in words: the rules' own name for it, else its Unicode name.
+
+    "🔢" reads "input numbers" and "🤖" "robot": an emoji often *is* the reason ("not gonna be a 🔢
+    in your collection"), so it must not vanish. Marks without meaning of their own give nothing.
+    """
+    own = named.get(symbol)
+    if own is not None:
+        return own
+    if unicodedata.category(symbol) not in _MEANINGFUL_SYMBOLS:
+        return ()
+    name = unicodedata.name(symbol, "").casefold().replace("-", " ")
+    return tuple(word for word in name.split() if word not in _NAME_NOISE)
 
 
 def _expand_contraction(word: str) -> list[str]:
@@ -61,9 +86,15 @@ class Lexicon:
     pieces of a note are then read without running the tokeniser at all.
     """
 
-    def __init__(self, replacements: Mapping[str, tuple[str, ...]]) -> None:
+    def __init__(
+        self,
+        replacements: Mapping[str, tuple[str, ...]],
+        symbols: Mapping[str, tuple[str, ...]] | None = None,
+    ) -> None:
         #: Canonical token -> replacement words, e.g. ``"ppl" -> ("people",)``.
         self.replacements = replacements
+        #: Symbol -> the words it stands for, e.g. ``"#" -> ("number",)`` (before a number).
+        self.symbols: Mapping[str, tuple[str, ...]] = symbols or {}
         self.canonical_words = lru_cache(maxsize=65536)(self._canonical_words)
         self.piece_words = lru_cache(maxsize=65536)(self.read)
 
@@ -79,7 +110,11 @@ class Lexicon:
         """The canonical words for one original token (a word or a punctuation mark)."""
         first = token[0]
         if not (first.isalnum() or first == "_"):
-            return (SENTENCE_END,) if first in _SENTENCE_MARKS else (CLAUSE_BREAK,)
+            if first in _SENTENCE_MARKS:
+                return (SENTENCE_END,)
+            if first in _CLAUSE_MARKS or first.isspace():
+                return (CLAUSE_BREAK,)
+            return symbol_words(first, self.symbols)
         word = _ELONGATED.sub(r"\1\1", token.casefold().translate(_APOSTROPHES))
         replacement = self.replacements.get(word)
         if replacement is not None:
