@@ -26,6 +26,7 @@ from rapport.reasons.rules import default_rules
 from training import corpus, train
 
 ROOT = Path(__file__).resolve().parents[2]
+HERE = Path(__file__).resolve().parent
 NOTE_CODES = {
     ReasonCode.MET_ONLY,
     ReasonCode.DOESNT_RECOGNIZE,
@@ -277,6 +278,29 @@ def test_languages_never_trained_on_get_no_confident_code() -> None:
     assert unseen.count(UNSEEN_LANGUAGE) >= 0.9 * len(cases)
 
 
+def test_an_independent_writers_notes() -> None:
+    """240 notes by a writer who saw neither the corpus brief nor the corpus, in English and seven
+    other languages; classified once after the model was frozen (docs/classification.md)."""
+    raw = corpus.read_raw(HERE / "outsider_raw.jsonl")
+    cases = [
+        LabelledCase.model_validate_json(json.dumps(corpus.case_of(note, "outsider")))
+        for note in raw
+    ]
+    report = evaluate(
+        (
+            (n, case.expected, classify(case.note, case.request, case.outcome))
+            for n, case in enumerate(cases)
+        ),
+        groups={n: {"language": case.language} for n, case in enumerate(cases)},
+    )
+    assert report.cases == 240
+    assert report.accuracy >= 0.90
+    assert report.macro_recall >= 0.90
+    assert report.confident_wrong_rate <= 0.03
+    other = [m for language, m in report.per_group["language"].items() if language != "en"]
+    assert sum(m.accuracy * m.cases for m in other) / sum(m.cases for m in other) >= 0.85
+
+
 def test_the_language_of_a_note_is_reported() -> None:
     stranger = RequestFacts.model_validate({"note": None, "context": {}})
     samples = {
@@ -320,3 +344,17 @@ def test_the_cli_reports_the_language() -> None:
 ACCURACY = 0.84
 MACRO_RECALL = 0.84
 PER_LANGUAGE = 0.72
+
+
+def test_a_note_with_more_features_than_one_packed_sum_holds_is_read_exactly() -> None:
+    reader = default_classifier()._reader
+    assert reader is not None
+    prepared = prepare(" ".join(str(case["note"]) for case in _split("train")), reader.symbols)
+    sums, known = reader._sums(words_of(prepared))
+    indices = {reader.vocabulary[f] for f in note_features(prepared) if f in reader.vocabulary}
+    assert known == len(indices) > 0xFFFFFF // 255  # more than one packed sum can hold
+    expected = [
+        sum(reader.rows[index] >> (24 * field) & 0xFFFFFF for index in indices) - 128 * known
+        for field in range(reader.fields)
+    ]
+    assert sums == expected

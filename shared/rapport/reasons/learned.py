@@ -47,6 +47,8 @@ class ModelError(ValueError):
 _FIELD_BITS = 24
 _FIELD_BYTES = _FIELD_BITS // 8
 _FIELD_MASK = (1 << _FIELD_BITS) - 1
+#: Features summed at once: 255 (the largest shifted weight) times this fits in one field.
+_MAX_SUMMED = _FIELD_MASK // 255
 #: int8 weight (two's complement byte) -> weight + 128, so packed fields never go negative.
 _TO_UNSIGNED = bytes((byte + 128) % 256 for byte in range(256))
 
@@ -86,12 +88,10 @@ def _softmax(scores: list[float]) -> list[float]:
 class Reading(NamedTuple):
     """What the learned reader makes of one note."""
 
-    #: The likeliest reason label (a reason code, or ``none``) and its probability.
-    label: str
-    probability: float
+    #: Per reason label (the codes, and ``none`` for a note that states no reason).
     probabilities: Mapping[str, float]
+    #: The likeliest language.
     language: str
-    language_probability: float
     #: Share of the note's words (character pairs in Chinese and Japanese) seen in training:
     #: low for a language the model was not trained on; None when the note has no words at all.
     coverage: float | None
@@ -159,28 +159,24 @@ class LearnedReader:
             known.update(self._known_of_word(word))
         for pair in set(pairwise(words)):
             known.update(self._known_of_pair(*pair))
-        total = sum(map(self.rows.__getitem__, known))
-        offset = 128 * len(known)
-        sums = [
-            ((total >> (_FIELD_BITS * field)) & _FIELD_MASK) - offset
-            for field in range(self.fields)
-        ]
-        return sums, len(known)
+        indices = list(known)
+        sums = [0] * self.fields
+        for start in range(0, len(indices), _MAX_SUMMED):  # one pass unless the note is huge
+            chunk = indices[start : start + _MAX_SUMMED]
+            total = sum(map(self.rows.__getitem__, chunk))
+            offset = 128 * len(chunk)
+            for field in range(self.fields):
+                sums[field] += ((total >> (_FIELD_BITS * field)) & _FIELD_MASK) - offset
+        return sums, len(indices)
 
     def read(self, note: str) -> Reading:
         words = words_of(prepare(note, self.symbols))
         sums, known = self._sums(words)
-        reasons = self.reasons.probabilities(sums, known)
-        languages = self.languages.probabilities(sums, known)
-        label = max(reasons, key=reasons.__getitem__)
-        language = max(languages, key=languages.__getitem__)
+        languages = self.languages.scores(sums, known)
         units = coverage_units(words)
         return Reading(
-            label=label,
-            probability=reasons[label],
-            probabilities=reasons,
-            language=language,
-            language_probability=languages[language],
+            probabilities=self.reasons.probabilities(sums, known),
+            language=self.languages.labels[languages.index(max(languages))],
             coverage=sum(map(self.vocabulary.__contains__, units)) / len(units) if units else None,
         )
 
