@@ -242,11 +242,21 @@ class ReasonClassifier:
     def __init__(self, rules: RuleSet, reader: LearnedReader | None = None) -> None:
         self._rules = rules
         self._reader = reader
+        labels = reader.reasons.labels if reader is not None else ()
         #: Per outcome, the codes it may not be given ([outcomes] in the rules).
         self._barred = {
             outcome: frozenset(
                 code for code, allowed in rules.allowed_outcomes.items() if outcome not in allowed
             )
+            for outcome in Outcome
+        }
+        #: Per outcome, the model's labels it may give: code, or None for ``none`` (no reason).
+        self._model_labels = {
+            outcome: {
+                label: None if label == NO_REASON_LABEL else ReasonCode(label)
+                for label in labels
+                if label == NO_REASON_LABEL or ReasonCode(label) not in self._barred[outcome]
+            }
             for outcome in Outcome
         }
         fallback = rules.fallback
@@ -377,16 +387,13 @@ class ReasonClassifier:
             return None, None, 0.0
         if reading.coverage < self._reader.settings.get("coverage_min", 0.0):
             return UNSEEN_LANGUAGE, None, 0.0
-        barred = self._barred[outcome]
-        allowed = [
+        allowed = self._model_labels[outcome]
+        probability, label = max(
             (probability, label)
             for label, probability in reading.probabilities.items()
-            if label == NO_REASON_LABEL or ReasonCode(label) not in barred
-        ]
-        probability, label = max(allowed)
-        if label == NO_REASON_LABEL:
-            return reading.language, None, 0.0
-        return reading.language, ReasonCode(label), probability
+            if label in allowed
+        )
+        return reading.language, allowed[label], probability if allowed[label] else 0.0
 
     def _confidence(self, decision: Decision) -> float:
         """The calibrated chance that the primary reason is right (dev split, per path).

@@ -6,7 +6,8 @@ and exports them to ``reader.bin``. The Lambda needs neither scikit-learn nor nu
 for a label is its bias plus the sum of the label's weights over the note's known features,
 divided by the square root of their number (the L2-normalised binary vectors it was trained on).
 Weights are stored as int8 with one scale per label, which keeps the file small; on loading, each
-feature's weights for every label are packed into one integer, so a note costs one ``sum``.
+feature's weights for every label are packed into one integer (32 bits a label), so a note costs
+one ``sum``.
 
 File layout: a JSON header line (labels, biases, scales, the reader's thresholds and calibration),
 then the vocabulary as UTF-8 lines, then each label's int8 weights, heads in header order.
@@ -17,6 +18,7 @@ from __future__ import annotations
 import json
 import math
 import re
+from array import array
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache, lru_cache
@@ -43,12 +45,10 @@ class ModelError(ValueError):
     """The model file is missing, truncated or inconsistent."""
 
 
-#: Bits per label in a feature's packed row: room for 65,536 features of weight 255 in one sum.
-_FIELD_BITS = 24
-_FIELD_BYTES = _FIELD_BITS // 8
-_FIELD_MASK = (1 << _FIELD_BITS) - 1
-#: Features summed at once: 255 (the largest shifted weight) times this fits in one field.
-_MAX_SUMMED = _FIELD_MASK // 255
+#: Bytes per label in a feature's packed row: 32 bits, so a sum unpacks as one unsigned array,
+#: and even every feature of the vocabulary at weight 255 cannot carry into the next label.
+_FIELD_BYTES = 4
+_MAX_FEATURES = (1 << 32) // 256
 #: int8 weight (two's complement byte) -> weight + 128, so packed fields never go negative.
 _TO_UNSIGNED = bytes((byte + 128) % 256 for byte in range(256))
 
@@ -105,15 +105,19 @@ class LearnedReader:
         *,
         vocabulary: Mapping[str, int],
         rows: Sequence[int],
+        reason_weights: Mapping[str, array[int]],
         reasons: Head,
         languages: Head,
         symbols: Mapping[str, tuple[str, ...]],
         settings: Mapping[str, Any],
     ) -> None:
         self.vocabulary = vocabulary
-        #: Per feature, every label's weight (+128) packed into one integer, 24 bits a label, so
+        #: Per feature, every label's weight (+128) packed into one integer, 32 bits a label, so
         #: one ``sum`` over a note's features adds all labels of both heads at once.
         self.rows = rows
+        #: Per reason label, its int8 weights as stored: evidence scores pieces of a note on two
+        #: labels alone.
+        self.reason_weights = reason_weights
         self.fields = len(reasons.labels) + len(languages.labels)
         self.reasons = reasons
         self.languages = languages
@@ -130,6 +134,7 @@ class LearnedReader:
         reader = LearnedReader(
             vocabulary=self.vocabulary,
             rows=self.rows,
+            reason_weights=self.reason_weights,
             reasons=self.reasons,
             languages=self.languages,
             symbols=self.symbols,
@@ -149,25 +154,23 @@ class LearnedReader:
     def _indices_of_pair(self, first: str, second: str) -> tuple[int, ...]:
         return self._indices(pair_features(first, second))
 
+    def _known(self, words: list[str]) -> set[int]:
+        """The vocabulary indices of the features of ``note_features``, each counted once."""
+        return set().union(
+            *map(self._known_of_word, set(words)),
+            *(self._known_of_pair(*pair) for pair in set(pairwise(words))),
+        )
+
     def _sums(self, words: list[str]) -> tuple[list[int], int]:
         """Each label's summed int8 weights over the known features, and their number.
 
         The same features as ``note_features``: each distinct feature counts once.
         """
-        known: set[int] = set()
-        for word in set(words):
-            known.update(self._known_of_word(word))
-        for pair in set(pairwise(words)):
-            known.update(self._known_of_pair(*pair))
-        indices = list(known)
-        sums = [0] * self.fields
-        for start in range(0, len(indices), _MAX_SUMMED):  # one pass unless the note is huge
-            chunk = indices[start : start + _MAX_SUMMED]
-            total = sum(map(self.rows.__getitem__, chunk))
-            offset = 128 * len(chunk)
-            for field in range(self.fields):
-                sums[field] += ((total >> (_FIELD_BITS * field)) & _FIELD_MASK) - offset
-        return sums, len(indices)
+        known = self._known(words)
+        total = sum(map(self.rows.__getitem__, known))
+        offset = 128 * len(known)
+        fields = array("I", total.to_bytes(self.fields * _FIELD_BYTES, "little"))
+        return [field - offset for field in fields], len(known)
 
     def read(self, note: str) -> Reading:
         words = words_of(prepare(note, self.symbols))
@@ -186,20 +189,33 @@ class LearnedReader:
         Quoted exactly as written, in the note's own script; each piece is scored by the margin
         of ``label`` over ``none`` on its own features.
         """
-        pieces = _pieces(note, _SENTENCES)
-        best = max(pieces, key=lambda piece: self._margin(note[piece[0] : piece[1]], label))
+        best = self._strongest(note, _pieces(note, _SENTENCES), label)
         if best[1] - best[0] > max_chars:
             clauses = [
                 (best[0] + start, best[0] + end)
                 for start, end in _pieces(note[best[0] : best[1]], _CLAUSES)
             ]
-            best = max(clauses, key=lambda piece: self._margin(note[piece[0] : piece[1]], label))
+            best = self._strongest(note, clauses, label)
         return note[best[0] : best[1]]
 
+    def _strongest(self, note: str, pieces: list[tuple[int, int]], label: str) -> tuple[int, int]:
+        if len(pieces) == 1:
+            return pieces[0]
+        return max(pieces, key=lambda piece: self._margin(note[piece[0] : piece[1]], label))
+
     def _margin(self, text: str, label: str) -> float:
-        sums, known = self._sums(words_of(prepare(text, self.symbols)))
-        scores = dict(zip(self.reasons.labels, self.reasons.scores(sums, known), strict=True))
-        return scores[label] - scores[NO_REASON_LABEL]
+        """How much more ``text`` alone says ``label`` than no reason (their score difference),
+        from those two labels' own weights: no need to unpack every label."""
+        known = self._known(words_of(prepare(text, self.symbols)))
+        reasons = self.reasons
+        first, second = reasons.labels.index(label), reasons.labels.index(NO_REASON_LABEL)
+        margin = reasons.biases[first] - reasons.biases[second]
+        if known:
+            weights = self.reason_weights
+            spread = sum(map(weights[label].__getitem__, known)) * reasons.scales[first]
+            spread -= sum(map(weights[NO_REASON_LABEL].__getitem__, known)) * reasons.scales[second]
+            margin += spread / math.sqrt(len(known))
+        return margin
 
 
 def _pieces(text: str, pattern: re.Pattern[str]) -> list[tuple[int, int]]:
@@ -256,13 +272,22 @@ def load_reader(blob: bytes, symbols: Mapping[str, tuple[str, ...]]) -> LearnedR
         languages = _head(header["languages"], len(reasons.labels))
         fields = len(reasons.labels) + len(languages.labels)
         rows = _packed_rows(blob, vocabulary_end, len(words), fields)
+        reason_weights = {
+            label: array("b", blob[start : start + len(words)])
+            for label, start in zip(
+                reasons.labels, range(vocabulary_end, len(blob), len(words)), strict=False
+            )
+        }
     except (KeyError, TypeError, ValueError) as exc:
         raise ModelError(f"not a Rapport reader model: {exc}") from exc
+    if len(words) >= _MAX_FEATURES:
+        raise ModelError("the vocabulary is too large for 32-bit packed sums")
     if NO_REASON_LABEL not in reasons.labels:
         raise ModelError(f"the reason head has no {NO_REASON_LABEL!r} label")
     return LearnedReader(
         vocabulary=dict(zip(words, range(len(words)), strict=True)),
         rows=rows,
+        reason_weights=reason_weights,
         reasons=reasons,
         languages=languages,
         symbols=symbols,
