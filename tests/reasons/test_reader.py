@@ -46,6 +46,13 @@ DERIVED = {
 }
 
 
+def _python(*args: str, stdin: str | None = None) -> str:
+    """What a fresh interpreter of the project's venv prints (a Lambda's cold view)."""
+    return subprocess.run(
+        [sys.executable, *args], input=stdin, capture_output=True, text=True, check=True, cwd=ROOT
+    ).stdout
+
+
 def _split(name: str) -> list[dict[str, object]]:
     return train.load_split(name)
 
@@ -227,10 +234,7 @@ def test_the_lambda_reads_the_model_without_scikit_learn_numpy_or_scipy() -> Non
         "classify('Kein Interesse an Recruitern.', None, Outcome.DECLINED);"
         "print(sorted(m for m in ('sklearn', 'numpy', 'scipy') if m in sys.modules))"
     )
-    output = subprocess.run(
-        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, cwd=ROOT
-    ).stdout
-    assert output.strip() == "[]"
+    assert _python("-c", probe).strip() == "[]"
 
 
 def test_the_model_is_loaded_on_first_use_not_at_import() -> None:
@@ -239,10 +243,7 @@ def test_the_model_is_loaded_on_first_use_not_at_import() -> None:
         "from rapport.reasons.learned import packaged_model_bytes as read;"
         "print(read.cache_info().currsize)"
     )
-    output = subprocess.run(
-        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, cwd=ROOT
-    ).stdout
-    assert output.strip() == "0"
+    assert _python("-c", probe).strip() == "0"
 
 
 # --- What the reader promises, on notes nothing was tuned on ------------------------------
@@ -328,14 +329,7 @@ def test_model_evidence_quotes_the_note_exactly_in_its_own_script() -> None:
 
 def test_the_cli_reports_the_language() -> None:
     line = json.dumps({"note": "Keine Recruiter, danke.", "request": None, "outcome": "declined"})
-    output = subprocess.run(
-        [sys.executable, "-m", "rapport_cli.main", "classify"],
-        input=line + "\n",
-        capture_output=True,
-        text=True,
-        check=True,
-        cwd=ROOT,
-    ).stdout
+    output = _python("-m", "rapport_cli.main", "classify", stdin=line + "\n")
     assert json.loads(output)["language"] == "de"
 
 
