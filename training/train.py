@@ -140,7 +140,8 @@ def _isotonic(points: list[tuple[float, bool]]) -> dict[str, Any]:
         tail = right[start:]
         if sum(tail) / len(tail) < CONFIDENT_PRECISION:
             break
-        confident_from = raw[start]
+        if start == 0 or raw[start - 1] < raw[start]:  # never inside a run of equal scores
+            confident_from = raw[start]
     return {
         "x": [float(f"{value:.6g}") for value in fitted.X_thresholds_],
         "y": [float(f"{value:.6g}") for value in fitted.y_thresholds_],
@@ -206,6 +207,8 @@ def calibrate(
         if decision.path is not None:
             by_path.setdefault(decision.path, []).append((decision.raw, correct))
     pooled = [point for points in by_path.values() for point in points]
+    if not pooled:
+        raise SystemExit("no dev case reached the rules or the model: nothing to calibrate")
     calibration = {"pooled": _isotonic(pooled)}
     for path, points in sorted(by_path.items()):
         if len(points) >= MIN_PATH_CASES:

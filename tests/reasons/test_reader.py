@@ -23,6 +23,7 @@ from rapport.reasons.features import note_features, prepare, words_of
 from rapport.reasons.learned import ModelError, load_reader, packaged_model_bytes
 from rapport.reasons.model import CONFIDENT
 from rapport.reasons.rules import default_rules
+from rapport.reasons.text import normalise
 from training import corpus, train
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -365,3 +366,29 @@ def test_evidence_margins_are_the_full_models_score_difference() -> None:
         for label in labels:
             expected = scores[label] - scores["none"]
             assert reader._margin(str(case["note"]), label) == pytest.approx(expected, abs=1e-9)
+
+
+def test_a_hashtag_is_not_a_number() -> None:
+    lexicon = default_rules().lexicon
+    assert "number" not in normalise("sorry, not a #networking person", lexicon).words
+    assert "number" in normalise("not #1 on my list", lexicon).words
+    assert "number" not in prepare("sorry, not a #networking person", lexicon.symbols)
+
+
+def test_model_evidence_is_cut_like_the_rules_evidence() -> None:
+    note = (
+        "hola gracias por escribir pero la verdad es que yo solo acepto en mi red a personas "
+        "con las que he trabajado o que conozco en persona y contigo no es el caso asi que "
+        "lo dejo pasar"
+    )
+    result = classify(note, None, Outcome.DECLINED)
+    quoted = [item.text for item in result.evidence if item.source == "note"]
+    assert quoted
+    assert all(text in note and len(text) <= 120 for text in quoted)
+
+
+def test_the_confident_threshold_never_splits_a_run_of_equal_scores() -> None:
+    points = [(0.5, False)] * 30 + [(0.88, False)] * 5 + [(0.88, True)] * 56 + [(0.95, True)] * 40
+    fit = train._isotonic(points)
+    assert fit["confident_from"] == 0.95  # at 0.88, 5 of 61 are wrong
+    assert train._isotonic([(0.6, True)] * 20 + [(0.9, True)] * 20)["confident_from"] == 0.6

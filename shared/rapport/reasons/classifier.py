@@ -315,11 +315,12 @@ class ReasonClassifier:
             agreeing = model_code == top.code
             clear = rules_score >= settings.get("rule_trust", 0.0)
             if clear or not usable:
-                path = "rules" if model_code is None else "rules_with_model"
-                if model_code is not None and not agreeing:
-                    path = "rules_over_model"
-                elif not clear:
+                if not clear:
                     path = "weak_rules"
+                elif model_code is None:
+                    path = "rules"
+                else:
+                    path = "rules_with_model" if agreeing else "rules_over_model"
                 return self._decision(stated, derived, path, rules_score, language)
         if not usable:
             result = self._without_note_reason(derived, request, outcome)
@@ -338,8 +339,11 @@ class ReasonClassifier:
             else Evidence(
                 code=model_code,
                 source="note",
-                text=self._reader.evidence(
-                    note, model_code, self._rules.settings.max_evidence_chars
+                text=self._quote(
+                    note,
+                    self._reader.evidence(
+                        note, model_code, self._rules.settings.max_evidence_chars
+                    ),
                 ),
             )
         )

@@ -20,7 +20,8 @@ from rapport.reasons.text import symbol_words
 _WORD = re.compile(r"\w+(?:'\w+)*")
 _APOSTROPHES = str.maketrans({"’": "'", "‘": "'", "`": "'", "´": "'", "ʼ": "'"})
 _ELONGATED = re.compile(r"([^\W\d_])\1{2,}")
-_SYMBOL = re.compile(r"[^\w\s.,!?;:'\"()\-–—/&%@*+=<>\[\]{}。、，！？；：「」『』（）·…]")
+#: Symbols spelled out as words; "#" is not one of them (a hashtag's words stay as they are).
+_SYMBOL = re.compile(r"[^\w\s.,!?;:'\"()\-–—/&%@*+=<>\[\]{}。、，！？；：「」『』（）·…#]")
 _CHAR_SIZES = (2, 3, 4, 5)
 _CROSS_SIZES = (3, 4, 5, 6)
 

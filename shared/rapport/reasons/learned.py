@@ -183,11 +183,12 @@ class LearnedReader:
             coverage=sum(map(self.vocabulary.__contains__, units)) / len(units) if units else None,
         )
 
-    def evidence(self, note: str, label: str, max_chars: int) -> str:
-        """The sentence (or clause) of ``note`` that most says ``label`` rather than no reason.
+    def evidence(self, note: str, label: str, max_chars: int) -> tuple[int, int]:
+        """Where ``note`` most says ``label`` rather than no reason: the span of a sentence, or of
+        a clause when the sentence is longer than ``max_chars``.
 
-        Quoted exactly as written, in the note's own script; each piece is scored by the margin
-        of ``label`` over ``none`` on its own features.
+        Each piece is scored by the margin of ``label`` over ``none`` on its own features; the
+        caller quotes the span as written (cutting it at a word boundary if still too long).
         """
         best = self._strongest(note, _pieces(note, _SENTENCES), label)
         if best[1] - best[0] > max_chars:
@@ -196,7 +197,7 @@ class LearnedReader:
                 for start, end in _pieces(note[best[0] : best[1]], _CLAUSES)
             ]
             best = self._strongest(note, clauses, label)
-        return note[best[0] : best[1]]
+        return best
 
     def _strongest(self, note: str, pieces: list[tuple[int, int]], label: str) -> tuple[int, int]:
         if len(pieces) == 1:

@@ -16,9 +16,10 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 #: Numbers with thousands separators, words (with inner apostrophes of any style), sentence
-#: punctuation, clause punctuation, "#" before a number, and any other single symbol (emoji).
+#: punctuation, clause punctuation, "#" before a number (a hashtag's "#" is no token), and any
+#: other single symbol (emoji).
 _TOKEN = re.compile(
-    r"\d{1,3}(?:,\d{3})+(?!\d)|\w+(?:['’‘`´ʼ]\w+)*|[.!?;:…]+|[,—–()]|\s-\s|#(?=\d)|[^\w\s]"
+    r"\d{1,3}(?:,\d{3})+(?!\d)|\w+(?:['’‘`´ʼ]\w+)*|[.!?;:…]+|[,—–()]|\s-\s|#(?=\d)|[^\w\s#]"
 )
 _APOSTROPHES = str.maketrans({"’": "'", "‘": "'", "`": "'", "´": "'", "ʼ": "'"})
 #: Letters (never digits: "28,000" must stay a number) repeated three or more times.
