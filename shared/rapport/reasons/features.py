@@ -4,8 +4,9 @@ Training (``training/train.py``) and the Lambda both call :func:`note_features`,
 never be fed features it was not trained on. The text is prepared to keep what carries meaning in
 any language: case folded, width and compatibility forms unified (NFKC), emoji spelled out as words
 (``text.symbol_words``), letters repeated three or more times squeezed (never digits), whitespace
-collapsed. Character n-grams of 2 to 5 characters inside each padded word carry spelling,
-morphology and scripts without spaces (Chinese, Japanese); word unigrams and bigrams carry phrasing.
+collapsed. Character n-grams of 2 to 5 characters inside each padded word (and, in Chinese and
+Japanese, single characters) carry spelling, morphology and scripts without spaces; word unigrams
+and bigrams, and character 3-6-grams across the space between two words, carry phrasing.
 """
 
 from __future__ import annotations
@@ -15,11 +16,9 @@ import unicodedata
 from collections.abc import Mapping
 from itertools import pairwise
 
-from rapport.reasons.text import symbol_words
+from rapport.reasons.text import APOSTROPHES, ELONGATED, symbol_words
 
 _WORD = re.compile(r"\w+(?:'\w+)*")
-_APOSTROPHES = str.maketrans({"’": "'", "‘": "'", "`": "'", "´": "'", "ʼ": "'"})
-_ELONGATED = re.compile(r"([^\W\d_])\1{2,}")
 #: Symbols spelled out as words; "#" is not one of them (a hashtag's words stay as they are).
 _SYMBOL = re.compile(r"[^\w\s.,!?;:'\"()\-–—/&%@*+=<>\[\]{}。、，！？；：「」『』（）·…#]")
 _CHAR_SIZES = (2, 3, 4, 5)
@@ -34,10 +33,10 @@ CHARACTER_PREFIX = "u "
 
 def prepare(note: str, symbols: Mapping[str, tuple[str, ...]]) -> str:
     """The note as the model reads it: folded, emoji spelled out, repeats squeezed."""
-    text = unicodedata.normalize("NFKC", note).casefold().translate(_APOSTROPHES)
+    text = unicodedata.normalize("NFKC", note).casefold().translate(APOSTROPHES)
     if _SYMBOL.search(text):
         text = _SYMBOL.sub(lambda match: f" {' '.join(symbol_words(match[0], symbols))} ", text)
-    return _ELONGATED.sub(r"\1\1", text)
+    return ELONGATED.sub(r"\1\1", text)
 
 
 def words_of(prepared: str) -> list[str]:

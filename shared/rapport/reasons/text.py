@@ -21,9 +21,10 @@ from functools import lru_cache
 _TOKEN = re.compile(
     r"\d{1,3}(?:,\d{3})+(?!\d)|\w+(?:['’‘`´ʼ]\w+)*|[.!?;:…]+|[,—–()]|\s-\s|#(?=\d)|[^\w\s#]"
 )
-_APOSTROPHES = str.maketrans({"’": "'", "‘": "'", "`": "'", "´": "'", "ʼ": "'"})
+#: Apostrophes of every style, made straight (the rules and the learned reader alike).
+APOSTROPHES = str.maketrans({"’": "'", "‘": "'", "`": "'", "´": "'", "ʼ": "'"})
 #: Letters (never digits: "28,000" must stay a number) repeated three or more times.
-_ELONGATED = re.compile(r"([^\W\d_])\1{2,}")
+ELONGATED = re.compile(r"([^\W\d_])\1{2,}")
 _CLAUSE_MARKS = frozenset(",—–()")
 #: Unicode categories whose characters carry meaning of their own: other, math and currency
 #: symbols (emoji are "So"). Quotes, brackets and modifiers ("Sk", "Mn") carry none.
@@ -116,7 +117,7 @@ class Lexicon:
             if first in _CLAUSE_MARKS or first.isspace():
                 return (CLAUSE_BREAK,)
             return symbol_words(first, self.symbols)
-        word = _ELONGATED.sub(r"\1\1", token.casefold().translate(_APOSTROPHES))
+        word = ELONGATED.sub(r"\1\1", token.casefold().translate(APOSTROPHES))
         replacement = self.replacements.get(word)
         if replacement is not None:
             return replacement
