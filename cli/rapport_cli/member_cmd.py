@@ -10,6 +10,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from rapport.adapters.dynamodb_store import UnprocessedWrites
 from rapport.adapters.member_data import ErasureIncomplete, erase_member, export_member
 from rapport_cli.aws_options import add_aws_arguments, apply_aws_arguments
 from rapport_cli.commands import add_command
@@ -20,8 +21,11 @@ _EPILOG = """examples:
   rapport member export m-priya --table rapport-prod --out m-priya.json
   rapport member delete m-priya --table rapport-prod --yes
 
+export lists the member's profile, the requests they sent and received, their digest records and
+the quarantined payloads that name them.
 delete removes the member's requests, preferences, digest records and the quarantined payloads
-that name them, then queries again to prove nothing is left.
+that name them, takes their id, headline and words out of the requests they received (the sender
+keeps the outcome, dates and reasons), then queries again to prove nothing is left.
 """
 
 
@@ -80,13 +84,22 @@ def _delete(args: argparse.Namespace) -> int:
         if answer.strip() != args.member_id:
             raise UserError("not confirmed; nothing was deleted")
     try:
-        deleted = erase_member(args.table, args.member_id)
-    except ErasureIncomplete as exc:
+        erasure = erase_member(args.table, args.member_id)
+    except (ErasureIncomplete, UnprocessedWrites) as exc:
         raise UserError(f"erasure incomplete: {exc}") from None
     except (ClientError, BotoCoreError) as exc:
         raise UserError(f"cannot erase the member's data: {exc}") from None
     if args.json:
-        print(json.dumps({"member_id": args.member_id, "deleted_items": deleted, "remaining": 0}))
+        result = {
+            "member_id": args.member_id,
+            "deleted_items": erasure.deleted,
+            "redacted_items": erasure.redacted,
+            "remaining": 0,
+        }
+        print(json.dumps(result))
     else:
-        print(f"deleted {deleted} item(s) of {args.member_id}; a query afterwards found none")
+        print(
+            f"deleted {erasure.deleted} item(s) of {args.member_id} and redacted them from "
+            f"{erasure.redacted} request(s) they received; a query afterwards found none"
+        )
     return 0

@@ -14,7 +14,8 @@ from typing import NamedTuple, Protocol
 from rapport.contract import PreferencesUpdated, RapportEvent
 from rapport.digest.schedule import DigestSchedule, next_due_after
 from rapport.identity import canonical_json, dedupe_key, fingerprint
-from rapport.validation import InvalidEvent, member_id_of, parse_event
+from rapport.named_members import members_named
+from rapport.validation import InvalidEvent, parse_event
 
 
 class Disposition(StrEnum):
@@ -48,8 +49,8 @@ class QuarantineEntry:
     message: str
     event_id: str | None
     payload: str
-    #: The member the payload names, if any: erasing that member erases this too.
-    member_id: str | None = None
+    #: The members the payload names (``rapport.named_members``): erasing one erases this too.
+    member_ids: tuple[str, ...] = ()
 
 
 class StoredEvent(NamedTuple):
@@ -126,7 +127,7 @@ def ingest(message: InboundMessage, store: EventStore) -> IngestResult:
                 message=problem.message,
                 event_id=event_id,
                 payload=message.body,
-                member_id=member_id_of(message.body),
+                member_ids=members_named(message.body),
             )
         )
         return IngestResult(

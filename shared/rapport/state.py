@@ -26,6 +26,21 @@ from rapport.reasons import Classification, classify
 
 DEFAULT_RESPONSE_WINDOW = timedelta(days=21)
 
+
+class RequestHistory(list[RequestEvent]):
+    """A request's stored events, and the reasons its decline had if the recipient was erased.
+
+    Erasing a recipient removes their words from the sender's request; the sender keeps what the
+    words meant (the reason codes), so their digests and patterns do not change.
+    """
+
+    def __init__(
+        self, events: Iterable[RequestEvent] = (), kept_reasons: Classification | None = None
+    ) -> None:
+        super().__init__(events)
+        self.kept_reasons = kept_reasons
+
+
 _TERMINAL_OUTCOME: dict[type[RequestEvent], Outcome] = {
     RequestAccepted: Outcome.ACCEPTED,
     RequestDeclined: Outcome.DECLINED,
@@ -47,6 +62,8 @@ class Resolution:
     decided_at: datetime | None
     sent: RequestSent | None
     answer: RequestEvent | None
+    #: The reasons of a decline whose note was erased with its writer (``RequestHistory``).
+    kept_reasons: Classification | None
 
 
 @dataclass(frozen=True)
@@ -98,17 +115,28 @@ def resolve(
         decided_at=decided_at,
         sent=sent,
         answer=answer,
+        kept_reasons=events.kept_reasons if isinstance(events, RequestHistory) else None,
     )
 
 
 def explain(resolution: Resolution) -> RequestStatus:
     """Add the reasons: the recipient's decline note and the sent request's facts."""
     answer, sent = resolution.answer, resolution.sent
-    decline_note = answer.data.note if isinstance(answer, RequestDeclined) else None
-    facts = RequestFacts(note=sent.data.note, context=sent.data.context) if sent else None
+    if not isinstance(answer, RequestDeclined):
+        decline_note = None
+    elif resolution.kept_reasons is not None:
+        return RequestStatus(**vars(resolution), classification=resolution.kept_reasons)
+    else:
+        decline_note = answer.data.note
     return RequestStatus(
-        **vars(resolution), classification=classify(decline_note, facts, resolution.outcome)
+        **vars(resolution),
+        classification=classify(decline_note, request_facts(sent), resolution.outcome),
     )
+
+
+def request_facts(sent: RequestSent | None) -> RequestFacts | None:
+    """What a reason can be derived from, besides the decline note."""
+    return RequestFacts(note=sent.data.note, context=sent.data.context) if sent else None
 
 
 def request_status(

@@ -114,22 +114,6 @@ def event_id_of(document: Any) -> str | None:
     return None
 
 
-def member_id_of(body: str) -> str | None:
-    """The member a (possibly invalid) body is about, if it says, so erasure can find it."""
-    try:
-        document = decode_json(body)
-    except InvalidEvent:
-        return None
-    data = document.get("data") if isinstance(document, dict) else None
-    if not isinstance(data, dict):
-        return None
-    for field in ("sender_id", "member_id"):
-        value = data.get(field)
-        if isinstance(value, str) and 0 < len(value) <= MAX_ID_LENGTH:
-            return value
-    return None
-
-
 def _describe(error: Any) -> str:
     location = ".".join(str(part) for part in error["loc"]) or "event"
     return f"{location}: {error['msg']}"

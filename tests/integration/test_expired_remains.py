@@ -11,8 +11,9 @@ import pytest
 
 from rapport.adapters import keys
 from rapport.adapters.aws import reset_clients
-from rapport.adapters.dynamodb_store import DynamoEventStore, request_events
+from rapport.adapters.dynamodb_store import DynamoEventStore
 from rapport.adapters.recent_events import RecentEvents
+from rapport.adapters.request_items import request_events
 from rapport.adapters.retention import Retention
 from rapport.ingest import Disposition, InboundMessage, ingest
 from rapport_cli.local.stack import LocalStack

@@ -10,7 +10,7 @@ import boto3
 import pytest
 
 from rapport.adapters import keys
-from rapport.adapters.dynamodb_store import count_events
+from rapport.adapters.request_items import count_events
 from rapport_cli.local.event_source import drain
 from rapport_cli.local.lambda_runtime import Handler
 from rapport_cli.local.stack import LocalStack
@@ -61,14 +61,15 @@ def _partition(stack: LocalStack, member: str) -> list[dict[str, Any]]:
 
 
 def _named(stack: LocalStack, member: str) -> list[dict[str, Any]]:
-    return list(
-        boto3.client("dynamodb").query(
-            TableName=stack.tables["RapportTable"],
-            IndexName=keys.MEMBER_INDEX,
-            KeyConditionExpression="member_ref = :ref",
-            ExpressionAttributeValues={":ref": {"S": keys.member_pk(member)}},
-        )["Items"]
-    )
+    """The quarantine items the member's partition links to."""
+    dynamodb = boto3.client("dynamodb")
+    found = []
+    for link in _partition(stack, member):
+        if link["kind"]["S"] == "named_in":
+            key = keys.quarantine_key(link["quarantine_id"]["S"])
+            item = dynamodb.get_item(TableName=stack.tables["RapportTable"], Key=key or {})
+            found.append(item.get("Item"))
+    return found
 
 
 def test_export_holds_all_of_a_member_and_nothing_of_anyone_else(
@@ -104,9 +105,11 @@ def test_delete_erases_every_item_of_the_member_and_only_those(
 
     assert main(["member", "delete", A, "--yes", "--json", *_aws(stack, moto_endpoint)]) == 0
     result = json.loads(capsys.readouterr().out)
-    assert result == {"member_id": A, "deleted_items": 3, "remaining": 0}
+    # A's profile, request and link to the quarantined payload; the payload itself.
+    assert result == {"member_id": A, "deleted_items": 4, "redacted_items": 0, "remaining": 0}
     assert _partition(stack, A) == []
-    assert _named(stack, A) == []
+    everything = boto3.client("dynamodb").scan(TableName=stack.tables["RapportTable"])["Items"]
+    assert [item for item in everything if A in json.dumps(item)] == []
     assert (_partition(stack, B), _named(stack, B)) == before_b
 
 

@@ -15,7 +15,8 @@ from hypothesis import strategies as st
 
 from rapport.adapters import keys
 from rapport.adapters.aws import reset_clients
-from rapport.adapters.dynamodb_store import DynamoEventStore, request_events
+from rapport.adapters.dynamodb_store import DynamoEventStore
+from rapport.adapters.request_items import request_events
 from rapport.ingest import Disposition, InboundMessage, ingest
 from rapport.state import request_status
 from rapport_cli.local.stack import LocalStack

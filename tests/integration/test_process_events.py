@@ -13,7 +13,8 @@ import boto3
 import pytest
 
 from rapport.adapters import keys
-from rapport.adapters.dynamodb_store import count_events, payload_of, request_events
+from rapport.adapters.dynamodb_store import payload_of
+from rapport.adapters.request_items import count_events, request_events
 from rapport.codes import Outcome, ReasonCode
 from rapport.contract import RequestDeclined
 from rapport.state import request_status

@@ -22,6 +22,7 @@ import pytest
 
 from rapport.adapters import keys
 from rapport.adapters.aws import reset_clients
+from rapport.adapters.dynamodb_store import NAMED_KIND
 from rapport.identity import event_key
 from rapport.validation import parse_event
 from rapport_cli.local.lambda_runtime import FunctionHost, LocalContext
@@ -69,14 +70,15 @@ def _record(message_id: str, text: str, sent_at: datetime) -> dict[str, Any]:
 
 
 def _partition(table: str, member: str) -> list[dict[str, Any]]:
-    return list(
-        boto3.client("dynamodb").query(
-            TableName=table,
-            KeyConditionExpression="pk = :pk",
-            ExpressionAttributeValues={":pk": {"S": keys.member_pk(member)}},
-            ConsistentRead=True,
-        )["Items"]
-    )
+    """The member's data; links to quarantined payloads that name them are not their data but
+    the way to erase it, and a bad case naming the member adds one by design."""
+    items = boto3.client("dynamodb").query(
+        TableName=table,
+        KeyConditionExpression="pk = :pk",
+        ExpressionAttributeValues={":pk": {"S": keys.member_pk(member)}},
+        ConsistentRead=True,
+    )["Items"]
+    return [item for item in items if item["kind"]["S"] != NAMED_KIND]
 
 
 def _item(table: str, pk: str, sk: str) -> dict[str, Any] | None:

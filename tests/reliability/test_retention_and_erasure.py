@@ -25,32 +25,17 @@ from rapport.adapters.member_data import erase_member, export_member
 from rapport.adapters.retention import EXPIRES_AT, Retention
 from rapport.digest.delivery import CLAIM_LEASE
 from rapport.ingest import InboundMessage, ingest
-from rapport_cli.local.lambda_runtime import Handler, LocalContext
+from rapport_cli.local.lambda_runtime import Handler
 from rapport_cli.local.stack import LocalStack
 from rapport_cli.local.template import load_template
 from tests.support.events import answer, body, preferences, sent
+from tests.support.local_aws import deliver
 
 pytestmark = pytest.mark.integration
 
 NOW = datetime(2026, 11, 16, 9, tzinfo=UTC)
 WEEK = date(2026, 11, 9)
 DAY = 86_400
-
-
-def _deliver(handler: Handler, *texts: str) -> None:
-    sent_ms = str(int(NOW.timestamp() * 1000))
-    records = [
-        {
-            "messageId": str(uuid.uuid4()),
-            "receiptHandle": "rh",
-            "body": text,
-            "attributes": {"ApproximateReceiveCount": "1", "SentTimestamp": sent_ms},
-            "messageAttributes": {},
-            "eventSource": "aws:sqs",
-        }
-        for text in texts
-    ]
-    assert handler({"Records": records}, LocalContext(function_name="f"))["batchItemFailures"] == []
 
 
 def _member_items(table: str, member: str) -> list[dict[str, Any]]:
@@ -61,16 +46,13 @@ def _member_items(table: str, member: str) -> list[dict[str, Any]]:
         ExpressionAttributeValues={":pk": {"S": keys.member_pk(member)}},
         ConsistentRead=True,
     )["Items"]
-    named = dynamodb.query(
-        TableName=table,
-        IndexName=keys.MEMBER_INDEX,
-        KeyConditionExpression="member_ref = :ref",
-        ExpressionAttributeValues={":ref": {"S": keys.member_pk(member)}},
-    )["Items"]
-    # The index holds keys only: read each quarantined item itself.
+    # The partition links to the quarantined payloads naming the member.
     return list(partition) + [
-        dynamodb.get_item(TableName=table, Key={"pk": key["pk"], "sk": key["sk"]})["Item"]
-        for key in named
+        dynamodb.get_item(TableName=table, Key=keys.quarantine_key(link["quarantine_id"]["S"]))[
+            "Item"
+        ]
+        for link in partition
+        if link["kind"]["S"] == "named_in"
     ]
 
 
@@ -80,12 +62,17 @@ def _everything(table: str) -> list[dict[str, Any]]:
 
 def _history(handler: Handler, stack: LocalStack, member: str) -> None:
     """Preferences, a declined request, a bad event naming the member, and a sent digest."""
-    _deliver(
+    deliver(
         handler,
-        body(preferences(member, at=NOW - timedelta(days=20), email=f"{member}@example.org")),
-        body(sent("req-1", member, note=f"private note of {member}")),
-        body(answer("declined", "req-1", member, note=f"decline for {member}")),
-        json.dumps({"specversion": "1.0", "id": f"bad-{member}", "data": {"sender_id": member}}),
+        [
+            body(preferences(member, at=NOW - timedelta(days=20), email=f"{member}@example.org")),
+            body(sent("req-1", member, note=f"private note of {member}")),
+            body(answer("declined", "req-1", member, note=f"decline for {member}")),
+            json.dumps(
+                {"specversion": "1.0", "id": f"bad-{member}", "data": {"sender_id": member}}
+            ),
+        ],
+        NOW,
     )
     store = DynamoDigestStore(stack.tables["RapportTable"])
     claim = store.claim(member, WEEK, NOW, CLAIM_LEASE)
@@ -100,7 +87,7 @@ def test_every_item_gets_a_ttl_from_the_retention_setting(
     days = int(stack.functions["ProcessEventsFunction"].environment["RETENTION_DAYS"])
     assert days == int(load_template()["Parameters"]["RetentionDays"]["Default"])
     kinds = {item["kind"]["S"] for item in items}
-    assert kinds == {"request", "profile", "quarantine", "digest"}
+    assert kinds == {"request", "profile", "quarantine", "named_in", "digest"}
     expected = time.time() + days * DAY
     for item in items:
         assert abs(int(item[EXPIRES_AT]["N"]) - expected) < 120, item["kind"]
@@ -148,6 +135,7 @@ def test_reads_ignore_items_past_their_ttl(stack: LocalStack, process_events: Ha
         "member_id": "m-expired",
         "profile": None,
         "requests": [],
+        "received_requests": [],
         "digests": [],
         "quarantined": [],
     }
@@ -166,6 +154,8 @@ def test_erasure_removes_every_item_of_the_member_and_nothing_else(
     assert kinds == [
         "digest",
         "digest",
+        "named_in",
+        "named_in",
         "profile",
         "quarantine",
         "quarantine",
@@ -173,9 +163,10 @@ def test_erasure_removes_every_item_of_the_member_and_nothing_else(
         "request",
     ]
 
-    deleted = erase_member(table, "m-erase")
+    erasure = erase_member(table, "m-erase")
 
-    assert deleted == len(erase_items)
+    assert erasure.deleted == len(erase_items)
+    assert erasure.redacted == 0
     assert _member_items(table, "m-erase") == []  # the proof: the same queries find nothing
     assert [item for item in _everything(table) if "m-erase" in json.dumps(item)] == []
     assert _member_items(table, "m-keep") == keep_before

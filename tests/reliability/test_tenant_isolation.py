@@ -24,9 +24,10 @@ from rapport.adapters.digest_store import DynamoDigestStore
 from rapport.adapters.member_data import export_member
 from rapport.digest.insights import build_insights
 from rapport.digest.render import render_digest
-from rapport_cli.local.lambda_runtime import Handler, LocalContext
+from rapport_cli.local.lambda_runtime import Handler
 from rapport_cli.local.stack import LocalStack
 from tests.support.events import answer, body, preferences, sent
+from tests.support.local_aws import deliver
 
 pytestmark = pytest.mark.integration
 
@@ -87,24 +88,6 @@ def streams(draw: st.DrawFn) -> tuple[list[Member], list[str]]:
     return members, list(order)
 
 
-def _deliver(handler: Handler, bodies: list[str]) -> None:
-    sent_ms = str(int(AS_OF.timestamp() * 1000))
-    for start in range(0, len(bodies), 10):
-        records = [
-            {
-                "messageId": str(uuid.uuid4()),
-                "receiptHandle": "rh",
-                "body": text,
-                "attributes": {"ApproximateReceiveCount": "1", "SentTimestamp": sent_ms},
-                "messageAttributes": {},
-                "eventSource": "aws:sqs",
-            }
-            for text in bodies[start : start + 10]
-        ]
-        response = handler({"Records": records}, LocalContext(function_name="ProcessEvents"))
-        assert response["batchItemFailures"] == []
-
-
 def _member_view(table: str, member_id: str) -> str:
     """Everything the member can be shown: their export and their rendered digest."""
     export = json.dumps(export_member(table, member_id), ensure_ascii=False)
@@ -135,7 +118,7 @@ def test_a_member_sees_nothing_of_any_other_member(
     stack: LocalStack, process_events: Handler, stream: tuple[list[Member], list[str]]
 ) -> None:
     members, bodies = stream
-    _deliver(process_events, bodies)
+    deliver(process_events, bodies, AS_OF)
     table = stack.tables["RapportTable"]
     for member in members:
         view = _member_view(table, member.member_id)
@@ -148,7 +131,7 @@ def test_the_isolation_check_catches_a_foreign_item(
 ) -> None:
     alice = Member("m-iso-alice", "alice.iso@example.org", ("m-iso-alice", "Alice's own words"))
     bob = Member("m-iso-bob", "bob.iso@example.org", ("m-iso-bob", "Bob's private note"))
-    _deliver(
+    deliver(
         process_events,
         [
             body(preferences(alice.member_id, at=START - timedelta(days=10), email=alice.email)),
@@ -156,6 +139,7 @@ def test_the_isolation_check_catches_a_foreign_item(
             body(sent("req-1", alice.member_id, at=START, note="Alice's own words")),
             body(sent("req-1", bob.member_id, at=START, note="Bob's private note")),
         ],
+        AS_OF,
     )
     table = stack.tables["RapportTable"]
     assert foreign_text(_member_view(table, alice.member_id), alice, [alice, bob]) == []

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Callable, Iterator
+from datetime import datetime
 from typing import Any
 
 import boto3
@@ -13,7 +14,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from rapport.adapters.aws import client, reset_clients
-from rapport_cli.local.lambda_runtime import Handler, load_handler
+from rapport_cli.local.lambda_runtime import Handler, LocalContext, load_handler
 from rapport_cli.local.server import moto_server, patched_environ
 from rapport_cli.local.stack import LocalStack, deploy
 
@@ -67,3 +68,23 @@ def throttle(operation: str, when: Callable[[dict[str, Any]], bool]) -> Callable
 
     client("dynamodb").meta.events.register(f"before-parameter-build.dynamodb.{operation}", hook)
     return hook
+
+
+def deliver(handler: Handler, bodies: list[str], enqueued_at: datetime) -> None:
+    """Hand ``bodies`` to a process_events handler as SQS would, ten per batch; every record
+    must be settled (stored, duplicate or quarantined), none left for redelivery."""
+    sent_ms = str(int(enqueued_at.timestamp() * 1000))
+    for start in range(0, len(bodies), 10):
+        records = [
+            {
+                "messageId": str(uuid.uuid4()),
+                "receiptHandle": "rh",
+                "body": text,
+                "attributes": {"ApproximateReceiveCount": "1", "SentTimestamp": sent_ms},
+                "messageAttributes": {},
+                "eventSource": "aws:sqs",
+            }
+            for text in bodies[start : start + 10]
+        ]
+        response = handler({"Records": records}, LocalContext(function_name="ProcessEvents"))
+        assert response["batchItemFailures"] == []

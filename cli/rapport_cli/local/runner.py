@@ -23,7 +23,8 @@ from moto.core.models import DEFAULT_ACCOUNT_ID as ACCOUNT_ID
 from moto.ses.models import ses_backends
 
 from rapport.adapters.aws import session as shared_session
-from rapport.adapters.dynamodb_store import QuarantinedEvent, count_events, request_events
+from rapport.adapters.dynamodb_store import QuarantinedEvent
+from rapport.adapters.request_items import count_events, request_events
 from rapport.adapters.retention import Retention
 from rapport.settings import ReadSettings
 from rapport.state import request_status

@@ -16,7 +16,7 @@ from botocore.exceptions import ClientError
 
 from rapport.adapters import keys
 from rapport.adapters.aws import client
-from rapport.adapters.dynamodb_store import request_events
+from rapport.adapters.request_items import request_events
 from rapport.adapters.retention import EXPIRES_AT, Retention
 from rapport.contract import RequestEvent
 from rapport.digest.fanout import DueMember

@@ -9,10 +9,9 @@ from a conflict without a read.
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import zlib
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -23,11 +22,15 @@ from rapport.adapters import keys
 from rapport.adapters.aws import client
 from rapport.adapters.recent_events import RecentEvents
 from rapport.adapters.retention import EXPIRES_AT, Retention
-from rapport.contract import PreferencesData, PreferencesUpdated, RequestEvent, RequestRef
+from rapport.contract import (
+    PreferencesData,
+    PreferencesUpdated,
+    RequestRef,
+    SentData,
+)
 from rapport.digest.schedule import due_shard
 from rapport.ingest import PermanentStoreError, QuarantineEntry, StoredEvent, WriteOutcome
 from rapport.timeutil import iso_utc, sortable
-from rapport.validation import validate_document
 
 Item = Mapping[str, Any]
 
@@ -39,6 +42,8 @@ _MAX_STORED_PAYLOAD_BYTES = 300 * 1024
 _REQUEST_EVENT_UPDATE = (
     "SET #ev = :ev, #kind = :kind, #sender = :sender, #request = :request, #exp = :exp"
 )
+#: A sent event also names the recipient, so the requests a member received can be found.
+_SENT_EVENT_UPDATE = _REQUEST_EVENT_UPDATE + ", #ref = :ref"
 _REQUEST_EVENT_CONDITION = (
     "attribute_not_exists(#ev) AND (attribute_not_exists(#exp) OR #exp > :now)"
 )
@@ -48,7 +53,11 @@ _REQUEST_EVENT_NAMES = {
     "#request": "request_id",
     "#exp": EXPIRES_AT,
 }
+_SENT_EVENT_NAMES = {**_REQUEST_EVENT_NAMES, "#ref": keys.MEMBER_REF}
 _REQUEST_KIND = {"S": "request"}
+NAMED_KIND = "named_in"
+_BATCH_WRITE_LIMIT = 25
+_BATCH_WRITE_ATTEMPTS = 8
 
 
 def _s(value: str) -> dict[str, str]:
@@ -178,15 +187,22 @@ class DynamoEventStore:
         variable parts are made here, the rest are module constants.
         """
         now, expiry = self.retention.stamps()
+        values: dict[str, Any] = {}
+        if isinstance(data, SentData):
+            values[":ref"] = {"S": keys.member_pk(data.recipient.member_id)}
         return {
             # What ``_update`` adds, written out: this request is built once per event.
             "TableName": self.table_name,
             "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
             "Key": {"pk": {"S": pk}, "sk": {"S": sk}},
-            "UpdateExpression": _REQUEST_EVENT_UPDATE,
+            "UpdateExpression": _SENT_EVENT_UPDATE if values else _REQUEST_EVENT_UPDATE,
             "ConditionExpression": _REQUEST_EVENT_CONDITION,
-            "ExpressionAttributeNames": {"#ev": attribute, **_REQUEST_EVENT_NAMES},
+            "ExpressionAttributeNames": {
+                "#ev": attribute,
+                **(_SENT_EVENT_NAMES if values else _REQUEST_EVENT_NAMES),
+            },
             "ExpressionAttributeValues": {
+                **values,
                 ":ev": {
                     "M": {
                         "h": {"S": stored.fingerprint},
@@ -322,8 +338,8 @@ class DynamoEventStore:
         }
         if entry.event_id is not None:
             item["event_id"] = _s(entry.event_id)
-        if entry.member_id is not None:
-            item[keys.MEMBER_REF] = _s(keys.member_pk(entry.member_id))
+        # The links first: a quarantine item is never there without the way to erase it.
+        self._link_named_members(entry.member_ids, item["sk"]["S"])
         try:
             client("dynamodb").put_item(
                 TableName=self.table_name,
@@ -333,6 +349,37 @@ class DynamoEventStore:
         except ClientError as error:
             if _error_code(error) != "ConditionalCheckFailedException":
                 raise
+
+    def _link_named_members(self, member_ids: Sequence[str], quarantine_id: str) -> None:
+        """One link per named member in their partition; rewriting a link changes nothing."""
+        links = [
+            {
+                "pk": _s(keys.member_pk(member_id)),
+                "sk": _s(keys.named_sk(quarantine_id)),
+                "kind": _s(NAMED_KIND),
+                "quarantine_id": _s(quarantine_id),
+                EXPIRES_AT: self.retention.expiry(),
+            }
+            for member_id in member_ids
+        ]
+        write_all(self.table_name, [{"PutRequest": {"Item": link}} for link in links])
+
+
+def write_all(table_name: str, requests: Sequence[dict[str, Any]]) -> None:
+    """``BatchWriteItem`` in batches of 25, until DynamoDB has processed every request."""
+    for start in range(0, len(requests), _BATCH_WRITE_LIMIT):
+        pending = list(requests[start : start + _BATCH_WRITE_LIMIT])
+        for _ in range(_BATCH_WRITE_ATTEMPTS):
+            response = client("dynamodb").batch_write_item(RequestItems={table_name: pending})
+            pending = response.get("UnprocessedItems", {}).get(table_name, [])
+            if not pending:
+                break
+        else:
+            raise UnprocessedWrites(f"{len(pending)} write(s) kept being returned unprocessed")
+
+
+class UnprocessedWrites(RuntimeError):
+    """DynamoDB kept returning writes of a batch unprocessed (throttling); the caller retries."""
 
 
 def _payload_attributes(payload: str) -> dict[str, Any]:
@@ -404,14 +451,10 @@ def list_quarantined(
 def get_quarantined(
     table_name: str, quarantine_id: str, retention: Retention | None = None
 ) -> QuarantinedEvent | None:
-    day = keys.quarantine_day(quarantine_id)
-    if day is None:
+    key = keys.quarantine_key(quarantine_id)
+    if key is None:
         return None
-    response = client("dynamodb").get_item(
-        TableName=table_name,
-        Key={"pk": _s(keys.quarantine_pk_for_day(day)), "sk": _s(quarantine_id)},
-        ConsistentRead=True,
-    )
+    response = client("dynamodb").get_item(TableName=table_name, Key=key, ConsistentRead=True)
     item = response.get("Item")
     live = item is not None and (retention or Retention()).live(item)
     return QuarantinedEvent.from_item(item) if item and live else None
@@ -419,13 +462,13 @@ def get_quarantined(
 
 def mark_redriven(table_name: str, quarantine_id: str, at: datetime) -> bool:
     """Record that a quarantined event was sent again; False if it already was (or is gone)."""
-    day = keys.quarantine_day(quarantine_id)
-    if day is None:
+    key = keys.quarantine_key(quarantine_id)
+    if key is None:
         return False
     try:
         client("dynamodb").update_item(
             TableName=table_name,
-            Key={"pk": _s(keys.quarantine_pk_for_day(day)), "sk": _s(quarantine_id)},
+            Key=key,
             UpdateExpression="SET redriven_at = :at",
             ConditionExpression="attribute_exists(pk) AND attribute_not_exists(redriven_at)",
             ExpressionAttributeValues={":at": _s(iso_utc(at))},
@@ -442,18 +485,3 @@ def payload_of(item: Item) -> str:
     if "payload_zlib" in item:
         return zlib.decompress(item["payload_zlib"]["B"]).decode("utf-8")
     return str(item["payload"]["S"])
-
-
-def request_events(item: Item) -> list[RequestEvent]:
-    """The events stored in one request item."""
-    events = []
-    for name, value in item.items():
-        if name.startswith(keys.EVENT_ATTRIBUTE_PREFIX):
-            event = validate_document(json.loads(value["M"]["e"]["S"]))
-            assert not isinstance(event, PreferencesUpdated)
-            events.append(event)
-    return events
-
-
-def count_events(item: Item) -> int:
-    return sum(1 for name in item if name.startswith(keys.EVENT_ATTRIBUTE_PREFIX))

@@ -10,7 +10,10 @@ EVENT_ATTRIBUTE_PREFIX = "ev_"
 REQUEST_PREFIX = "REQUEST#"
 PROFILE_SK = "PROFILE"
 DIGEST_PREFIX = "DIGEST#"
-#: On quarantine items that name a member; the sparse MemberIndex finds them for erasure.
+#: Links in a member's partition to the quarantined payloads that name them.
+NAMED_PREFIX = "NAMED#"
+#: On request items, the recipient's partition key: the sparse MemberIndex finds the requests a
+#: member received (which live in the sender's partition) for export and erasure.
 MEMBER_REF = "member_ref"
 MEMBER_INDEX = "MemberIndex"
 
@@ -43,6 +46,18 @@ def quarantine_pk(enqueued_at: datetime) -> str:
 def quarantine_sk(enqueued_at: datetime, message_id: str) -> str:
     """Also the quarantine id operators use: it starts with the instant, so it names its day."""
     return f"{sortable(enqueued_at)}#{message_id}"
+
+
+def named_sk(quarantine_id: str) -> str:
+    return f"{NAMED_PREFIX}{quarantine_id}"
+
+
+def quarantine_key(quarantine_id: str) -> dict[str, dict[str, str]] | None:
+    """The table key of a quarantine item, or None if the id names no day."""
+    day = quarantine_day(quarantine_id)
+    if day is None:
+        return None
+    return {"pk": {"S": quarantine_pk_for_day(day)}, "sk": {"S": quarantine_id}}
 
 
 def quarantine_day(quarantine_id: str) -> date | None:

@@ -1,28 +1,53 @@
 """Everything Rapport keeps about one member: export it, or erase it.
 
-A member's data is their partition (``MEMBER#<id>``: requests, profile, digest records) plus the
-quarantined payloads that name them, found through the sparse ``MemberIndex``. Both are queries:
-no scan, and nothing about any other member is read.
+A member's data is in three places, each found by a query (no scan, and nothing about any other
+member is read beyond the items that hold this member's data):
+
+* their partition (``MEMBER#<id>``): requests they sent, profile, digest records, and links to
+  the quarantined payloads that name them (``NAMED#<quarantine id>``, written at quarantine time
+  from the raw text, so a payload that never parsed is found too);
+* those quarantined payloads;
+* the requests they *received*, which live in the senders' partitions and carry the recipient's
+  key in ``member_ref`` (the sparse ``MemberIndex``).
+
+Erasure deletes the first two and redacts the third (``rapport.erasure``): the sender keeps their
+own facts and reasons, the recipient's id, headline and words go.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, TypeGuard
+
+from botocore.exceptions import ClientError
 
 from rapport.adapters import keys
 from rapport.adapters.aws import client
-from rapport.adapters.dynamodb_store import QuarantinedEvent, request_events
+from rapport.adapters.dynamodb_store import NAMED_KIND, QuarantinedEvent, payload_of, write_all
+from rapport.adapters.request_items import KEPT_REASONS, request_events, stored_request_events
 from rapport.adapters.retention import Retention
+from rapport.contract import RequestDeclined, RequestSent
+from rapport.erasure import redact_recipient
+from rapport.identity import canonical_json
+from rapport.named_members import members_named
 
 Item = dict[str, Any]
-_DELETE_BATCH = 25  # BatchWriteItem's limit
-_DELETE_ATTEMPTS = 8
+#: A received request changed by its sender while it was being redacted is read and redacted again.
+_REDACT_ATTEMPTS = 5
 
 
 class ErasureIncomplete(RuntimeError):
-    """Items of the member were still found after deleting them."""
+    """Data of the member was still found after erasing it."""
+
+
+@dataclass(frozen=True)
+class Erasure:
+    #: Items deleted: the member's partition and the quarantined payloads naming them.
+    deleted: int
+    #: Requests of other members from which the member's part was removed.
+    redacted: int
 
 
 def _query(table: str, **request: Any) -> Iterator[Item]:
@@ -39,14 +64,36 @@ def _partition(table: str, member_id: str) -> Iterator[Item]:
     )
 
 
-def _quarantine_keys(table: str, member_id: str) -> Iterator[Item]:
-    return _query(
-        table,
-        IndexName=keys.MEMBER_INDEX,
-        KeyConditionExpression="#ref = :ref",
-        ExpressionAttributeNames={"#ref": keys.MEMBER_REF},
-        ExpressionAttributeValues={":ref": {"S": keys.member_pk(member_id)}},
-    )
+def _received_keys(table: str, member_id: str) -> list[Item]:
+    """Keys of the requests the member received (the index is eventually consistent)."""
+    return [
+        {"pk": item["pk"], "sk": item["sk"]}
+        for item in _query(
+            table,
+            IndexName=keys.MEMBER_INDEX,
+            KeyConditionExpression="#ref = :ref",
+            ExpressionAttributeNames={"#ref": keys.MEMBER_REF},
+            ExpressionAttributeValues={":ref": {"S": keys.member_pk(member_id)}},
+        )
+    ]
+
+
+def _get(table: str, key: Item) -> Item | None:
+    item = client("dynamodb").get_item(TableName=table, Key=key, ConsistentRead=True).get("Item")
+    return dict(item) if item else None
+
+
+def _received_by(item: Item | None, member_id: str) -> TypeGuard[Item]:
+    return item is not None and item.get(keys.MEMBER_REF) == {"S": keys.member_pk(member_id)}
+
+
+def _quarantine_keys(partition: list[Item]) -> list[Item]:
+    return [
+        key
+        for item in partition
+        if item.get("kind", {}).get("S") == NAMED_KIND
+        and (key := keys.quarantine_key(item["quarantine_id"]["S"])) is not None
+    ]
 
 
 def _profile(item: Item) -> dict[str, Any]:
@@ -60,6 +107,26 @@ def _profile(item: Item) -> dict[str, Any]:
     }
 
 
+def _as_recipient(item: Item) -> dict[str, Any]:
+    """What a received request holds of the recipient: how they were shown, what they said."""
+    events = sorted(request_events(item), key=lambda event: (event.time, event.id))
+    shown = [event.data.recipient for event in events if isinstance(event, RequestSent)]
+    return {
+        "request_id": item["request_id"]["S"],
+        "sender_id": item["sender_id"]["S"],
+        "recipient": shown[0].model_dump(mode="json") if shown else None,
+        "answers": [
+            {
+                "type": event.type,
+                "time": event.model_dump(mode="json")["time"],
+                "note": event.data.note if isinstance(event, RequestDeclined) else None,
+            }
+            for event in events
+            if not isinstance(event, RequestSent)
+        ],
+    }
+
+
 def export_member(table: str, member_id: str, retention: Retention | None = None) -> dict[str, Any]:
     """All of a member's data as plain JSON-ready values.
 
@@ -70,12 +137,12 @@ def export_member(table: str, member_id: str, retention: Retention | None = None
         "member_id": member_id,
         "profile": None,
         "requests": [],
+        "received_requests": [],
         "digests": [],
         "quarantined": [],
     }
-    for item in _partition(table, member_id):
-        if not retention.live(item):
-            continue
+    partition = [item for item in _partition(table, member_id) if retention.live(item)]
+    for item in partition:
         kind = item.get("kind", {}).get("S")
         if kind == "profile":
             export["profile"] = _profile(item)
@@ -89,49 +156,83 @@ def export_member(table: str, member_id: str, retention: Retention | None = None
             )
         elif kind == "digest" and "record" in item:
             export["digests"].append(json.loads(item["record"]["S"]))
-    table_client = client("dynamodb")
-    for key in _quarantine_keys(table, member_id):
-        item = table_client.get_item(
-            TableName=table, Key={"pk": key["pk"], "sk": key["sk"]}, ConsistentRead=True
-        ).get("Item")
-        if item and retention.live(item):
-            export["quarantined"].append(vars(QuarantinedEvent.from_item(item)))
+    for key in _quarantine_keys(partition):
+        quarantined = _get(table, key)
+        if quarantined and retention.live(quarantined):
+            export["quarantined"].append(vars(QuarantinedEvent.from_item(quarantined)))
+    for key in _received_keys(table, member_id):
+        received = _get(table, key)
+        if _received_by(received, member_id) and retention.live(received):
+            export["received_requests"].append(_as_recipient(received))
     return export
 
 
-def _keys(items: Iterator[Item]) -> list[Item]:
-    return [{"pk": item["pk"], "sk": item["sk"]} for item in items]
+def _redact_received(table: str, key: Item, member_id: str) -> bool:
+    """Take the member's part out of one request they received; False if it holds none."""
+    for _ in range(_REDACT_ATTEMPTS):
+        item = _get(table, key)
+        if not _received_by(item, member_id):
+            return False
+        stored = stored_request_events(item)
+        redaction = redact_recipient(request_events(item))
+        names: dict[str, str] = {"#ref": keys.MEMBER_REF}
+        values: dict[str, Any] = {":ref": {"S": keys.member_pk(member_id)}}
+        updates = []
+        for index, event in redaction.redacted.items():
+            names[f"#e{index}"] = stored[index][0]
+            values[f":e{index}"] = {"S": canonical_json(event).decode()}
+            updates.append(f"#e{index}.e = :e{index}")
+        if redaction.kept_reasons is not None:
+            names["#kept"] = KEPT_REASONS
+            values[":kept"] = {"S": redaction.kept_reasons.model_dump_json()}
+            updates.append("#kept = :kept")
+        try:
+            client("dynamodb").update_item(
+                TableName=table,
+                Key=key,
+                # The fingerprints stay: a redelivery of an original event is then a duplicate
+                # and is not stored again, words and all.
+                UpdateExpression=(f"SET {', '.join(updates)} " if updates else "") + "REMOVE #ref",
+                ConditionExpression="#ref = :ref",
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues=values,
+            )
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
+                raise
+            continue
+        return True
+    raise ErasureIncomplete("a request the member received kept changing while it was redacted")
 
 
-def _delete(table: str, item_keys: list[Item]) -> None:
-    for start in range(0, len(item_keys), _DELETE_BATCH):
-        requests = [
-            {"DeleteRequest": {"Key": key}} for key in item_keys[start : start + _DELETE_BATCH]
-        ]
-        for _ in range(_DELETE_ATTEMPTS):
-            response = client("dynamodb").batch_write_item(RequestItems={table: requests})
-            requests = response.get("UnprocessedItems", {}).get(table, [])
-            if not requests:
-                break
-        else:
-            raise ErasureIncomplete(f"{len(requests)} item(s) kept being returned unprocessed")
+def erase_member(table: str, member_id: str) -> Erasure:
+    """Delete every item of the member and redact the requests they received, then prove it
+    with the same queries.
 
-
-def erase_member(table: str, member_id: str) -> int:
-    """Delete every item of the member, then prove it with the same queries; returns the count.
-
-    Point-in-time recovery backups still hold the items until they age out (35 days at most):
-    see docs/operations.md.
+    Point-in-time recovery backups still hold the old items until they age out (35 days at
+    most): see docs/operations.md.
     """
-    partition = _keys(_partition(table, member_id))
-    quarantined = _keys(_quarantine_keys(table, member_id))
-    _delete(table, partition + quarantined)
-    # The index is eventually consistent, so the quarantine items are checked in the table itself.
-    left = _keys(_partition(table, member_id)) + [
-        key
-        for key in quarantined
-        if client("dynamodb").get_item(TableName=table, Key=key, ConsistentRead=True).get("Item")
-    ]
+    partition = list(_partition(table, member_id))
+    quarantined, others_links = [], []
+    for key in _quarantine_keys(partition):
+        if (item := _get(table, key)) is None:
+            continue
+        quarantined.append(key)
+        # A payload naming others too is linked from their partitions: those links go with it.
+        link_sk = {"S": keys.named_sk(key["sk"]["S"])}
+        others_links += [
+            {"pk": {"S": keys.member_pk(other)}, "sk": link_sk}
+            for other in members_named(payload_of(item))
+            if other != member_id
+        ]
+    received = _received_keys(table, member_id)
+    redacted = sum(_redact_received(table, key, member_id) for key in received)
+    deleted = [{"pk": item["pk"], "sk": item["sk"]} for item in partition] + quarantined
+    write_all(table, [{"DeleteRequest": {"Key": key}} for key in deleted + others_links])
+    # The index is eventually consistent, so what it listed is checked in the table itself.
+    left = list(_partition(table, member_id))
+    left += [key for key in quarantined if _get(table, key) is not None]
+    left += [key for key in received if _received_by(_get(table, key), member_id)]
     if left:
-        raise ErasureIncomplete(f"{len(left)} item(s) of the member are still there")
-    return len(partition) + len(quarantined)
+        raise ErasureIncomplete(f"{len(left)} item(s) still hold the member's data")
+    return Erasure(deleted=len(deleted), redacted=redacted)
