@@ -96,7 +96,10 @@ def handle_record(record: SQSRecord) -> str:
         metrics.add_metric(name="DigestFailures", unit=MetricUnit.Count, value=1)
         raise
     metrics.add_metric(name=_METRIC_NAMES[delivery.status.value], unit=MetricUnit.Count, value=1)
-    logger.info("digest job done", extra={"status": delivery.status.value})
+    outcome = {"status": delivery.status.value}
+    if delivery.reason is not None:
+        outcome["reason"] = delivery.reason
+    logger.info("digest job done", extra=outcome)
     return delivery.status.value
 
 

@@ -352,6 +352,45 @@ def test_an_address_ses_refuses_settles_the_week_without_retrying(
     assert _schedule(host) == 0  # the next digest is due next week, not again this hour
 
 
+@pytest.mark.parametrize(
+    ("address", "reason"),
+    [
+        ("=?utf-8?q?victim=40other.example?=@example.com", "recipient_rewritten_by_header"),
+        ("=?utf-8?q?a=0D=0ABcc=3A_x=40evil.example?=@example.com", "message_not_buildable"),
+    ],
+)
+def test_an_address_no_header_can_carry_settles_the_week_and_is_never_sent(
+    stack: LocalStack, host: FunctionHost, address: str, reason: str
+) -> None:
+    """Stored before the contract refused such addresses: the week is settled as undeliverable
+    (no claim left, no retry, no dead letter) and nothing goes to a rewritten recipient."""
+    member = _member()
+    _subscribe(stack, member)
+    table = stack.tables["RapportTable"]
+    profile_key = {"pk": {"S": keys.member_pk(member)}, "sk": {"S": keys.PROFILE_SK}}
+    boto3.client("dynamodb").update_item(
+        TableName=table,
+        Key=profile_key,
+        UpdateExpression="SET email = :email",
+        ExpressionAttributeValues={":email": {"S": address}},
+    )
+    ses = ses_backends[DEFAULT_ACCOUNT_ID]["us-east-1"]
+    sent_before = len(ses.sent_messages)
+    _enqueue(stack, DigestJob(member_id=member, week_start=WEEK, as_of=NOW), copies=2)
+    result = _deliver_jobs(stack, host)
+
+    assert result.failed_attempts == 0
+    assert len(result.succeeded) == 2
+    assert len(ses.sent_messages) == sent_before
+    claim = boto3.client("dynamodb").get_item(
+        TableName=table,
+        Key={"pk": {"S": keys.member_pk(member)}, "sk": {"S": keys.digest_sk(WEEK)}},
+    )["Item"]
+    assert (claim["status"]["S"], claim["reason"]["S"]) == ("undeliverable", reason)
+    assert "lease_until" not in claim
+    assert _schedule(host) == 0  # the next digest is due next week, not again this hour
+
+
 def test_a_failed_record_after_sending_is_retried_not_sent_again(stack: LocalStack) -> None:
     reset_clients()
     member = _member()

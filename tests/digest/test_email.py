@@ -11,8 +11,9 @@ from typing import Any
 import pytest
 
 from rapport.contract import PreferencesUpdated, RequestEvent
-from rapport.digest.email_message import build_email
+from rapport.digest.email_message import REWRITTEN, UNBUILDABLE, build_email
 from rapport.digest.insights import build_insights
+from rapport.digest.ports import Undeliverable
 from rapport.digest.render import render_digest
 from rapport.validation import parse_event
 from tests.support.events import answer, body, sent
@@ -113,8 +114,19 @@ def test_the_first_digest_explains_itself_and_how_to_stop() -> None:
 
 
 @pytest.mark.parametrize(
-    "recipient", ["dana@example.com\r\nBcc: victim@example.com", "dana@example.com\nX: y"]
+    ("recipient", "reason"),
+    [
+        ("dana@example.com\r\nBcc: victim@example.com", UNBUILDABLE),
+        ("dana@example.com\nX: y", UNBUILDABLE),
+        ("=?utf-8?q?a=0D=0ABcc=3A_x=40evil.example?=@example.com", UNBUILDABLE),
+        ("=?utf-8?q?victim=40other.example?=@example.com", REWRITTEN),
+        ("Dana <dana@example.com>", REWRITTEN),
+        ("dana@example.com, eve@example.com", REWRITTEN),
+    ],
 )
-def test_header_injection_is_impossible(recipient: str) -> None:
-    with pytest.raises(ValueError, match=r"linefeed|carriage|newline"):
+def test_no_message_goes_to_an_address_other_than_the_members(recipient: str, reason: str) -> None:
+    """Header injection, encoded-words the header would decode, a display name or a second
+    address: the message is not built, and the reason says which."""
+    with pytest.raises(Undeliverable) as refused:
         _message(recipient)
+    assert refused.value.reason == reason

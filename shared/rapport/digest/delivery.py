@@ -61,6 +61,8 @@ class Delivery:
     status: DeliveryStatus
     insights: DigestInsights | None = None
     message_id: str | None = None
+    #: Why an undeliverable digest was not sent (a code, never the address).
+    reason: str | None = None
 
 
 def digest_record(insights: DigestInsights) -> dict[str, Any]:
@@ -132,15 +134,19 @@ def deliver(
     )
     link = unsubscribe_link(settings, job.member_id, now)
     rendered = render_digest(insights, profile.schedule.timezone, link)
-    raw = build_email(
-        rendered, sender=settings.sender, recipient=profile.email, unsubscribe_url=link, sent_at=now
-    )
     try:
+        raw = build_email(
+            rendered,
+            sender=settings.sender,
+            recipient=profile.email,
+            unsubscribe_url=link,
+            sent_at=now,
+        )
         message_id = mailer.send_raw(settings.sender, profile.email, raw)
     except Undeliverable as refused:
         repository.record_undeliverable(job.member_id, job.week_start, claim, refused.reason)
         repository.advance_schedule(profile, next_due, job.week_start, sent=False)
-        return Delivery(DeliveryStatus.UNDELIVERABLE, insights)
+        return Delivery(DeliveryStatus.UNDELIVERABLE, insights, reason=refused.reason)
     except Exception:
         repository.release(job.member_id, job.week_start, claim)
         raise

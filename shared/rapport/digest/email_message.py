@@ -4,11 +4,19 @@ one-click unsubscribe headers, built with the stdlib so every header survives SE
 from __future__ import annotations
 
 from datetime import datetime
+from email import message_from_bytes
+from email.errors import MessageError
+from email.headerregistry import Address
 from email.message import EmailMessage
-from email.policy import SMTP
+from email.policy import SMTP, default
 from email.utils import format_datetime, make_msgid
 
+from rapport.digest.ports import Undeliverable
 from rapport.digest.render import RenderedDigest
+
+#: ``Undeliverable`` reasons: no message can carry this address as it is.
+UNBUILDABLE = "message_not_buildable"
+REWRITTEN = "recipient_rewritten_by_header"
 
 
 def build_email(
@@ -19,7 +27,47 @@ def build_email(
     unsubscribe_url: str,
     sent_at: datetime,
 ) -> bytes:
-    """The raw message; header values with CR or LF are refused by the email package itself."""
+    """The raw message, or ``Undeliverable`` when the recipient's address cannot be carried.
+
+    The contract refuses such addresses at ingest; this is the second line, for data stored
+    before: an address the header would decode (RFC 2047) goes to someone else, and one whose
+    decoding holds CR or LF makes the email package refuse it. Either way no retry can help.
+    """
+    try:
+        raw = _message(
+            rendered,
+            sender=sender,
+            recipient=recipient,
+            unsubscribe_url=unsubscribe_url,
+            sent_at=sent_at,
+        )
+    except (ValueError, MessageError) as exc:
+        raise Undeliverable(UNBUILDABLE) from exc
+    if not _addressed_to(raw, recipient):
+        raise Undeliverable(REWRITTEN)
+    return raw
+
+
+def _addressed_to(raw: bytes, recipient: str) -> bool:
+    """Whether a mail reader sees exactly ``recipient`` in the To header, as written."""
+    headers = raw.split(b"\r\n\r\n", 1)[0]
+    parsed = message_from_bytes(headers, policy=default)["To"]
+    addresses: tuple[Address, ...] = getattr(parsed, "addresses", ())
+    return (
+        f"\r\nTo: {recipient}\r\n".encode() in b"\r\n" + headers + b"\r\n"
+        and len(addresses) == 1
+        and addresses[0].addr_spec == recipient
+    )
+
+
+def _message(
+    rendered: RenderedDigest,
+    *,
+    sender: str,
+    recipient: str,
+    unsubscribe_url: str,
+    sent_at: datetime,
+) -> bytes:
     message = EmailMessage(policy=SMTP)
     message["Subject"] = rendered.subject
     message["From"] = sender
