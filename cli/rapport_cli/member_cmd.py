@@ -10,7 +10,6 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from rapport.adapters.dynamodb_store import UnprocessedWrites
 from rapport.adapters.member_data import ErasureIncomplete, erase_member, export_member
 from rapport_cli.aws_options import add_aws_arguments, apply_aws_arguments
 from rapport_cli.commands import add_command
@@ -85,7 +84,7 @@ def _delete(args: argparse.Namespace) -> int:
             raise UserError("not confirmed; nothing was deleted")
     try:
         erasure = erase_member(args.table, args.member_id)
-    except (ErasureIncomplete, UnprocessedWrites) as exc:
+    except ErasureIncomplete as exc:
         raise UserError(f"erasure incomplete: {exc}") from None
     except (ClientError, BotoCoreError) as exc:
         raise UserError(f"cannot erase the member's data: {exc}") from None

@@ -56,8 +56,6 @@ _REQUEST_EVENT_NAMES = {
 _SENT_EVENT_NAMES = {**_REQUEST_EVENT_NAMES, "#ref": keys.MEMBER_REF}
 _REQUEST_KIND = {"S": "request"}
 NAMED_KIND = "named_in"
-_BATCH_WRITE_LIMIT = 25
-_BATCH_WRITE_ATTEMPTS = 8
 
 
 def _s(value: str) -> dict[str, str]:
@@ -362,24 +360,8 @@ class DynamoEventStore:
             }
             for member_id in member_ids
         ]
-        write_all(self.table_name, [{"PutRequest": {"Item": link}} for link in links])
-
-
-def write_all(table_name: str, requests: Sequence[dict[str, Any]]) -> None:
-    """``BatchWriteItem`` in batches of 25, until DynamoDB has processed every request."""
-    for start in range(0, len(requests), _BATCH_WRITE_LIMIT):
-        pending = list(requests[start : start + _BATCH_WRITE_LIMIT])
-        for _ in range(_BATCH_WRITE_ATTEMPTS):
-            response = client("dynamodb").batch_write_item(RequestItems={table_name: pending})
-            pending = response.get("UnprocessedItems", {}).get(table_name, [])
-            if not pending:
-                break
-        else:
-            raise UnprocessedWrites(f"{len(pending)} write(s) kept being returned unprocessed")
-
-
-class UnprocessedWrites(RuntimeError):
-    """DynamoDB kept returning writes of a batch unprocessed (throttling); the caller retries."""
+        for link in links:  # one or two, rarely more: PutItem keeps the grant as it was
+            client("dynamodb").put_item(TableName=self.table_name, Item=link)
 
 
 def _payload_attributes(payload: str) -> dict[str, Any]:

@@ -25,7 +25,7 @@ from botocore.exceptions import ClientError
 
 from rapport.adapters import keys
 from rapport.adapters.aws import client
-from rapport.adapters.dynamodb_store import NAMED_KIND, QuarantinedEvent, payload_of, write_all
+from rapport.adapters.dynamodb_store import NAMED_KIND, QuarantinedEvent, payload_of
 from rapport.adapters.request_items import KEPT_REASONS, request_events, stored_request_events
 from rapport.adapters.retention import Retention
 from rapport.contract import RequestDeclined, RequestSent
@@ -36,6 +36,8 @@ from rapport.named_members import members_named
 Item = dict[str, Any]
 #: A received request changed by its sender while it was being redacted is read and redacted again.
 _REDACT_ATTEMPTS = 5
+_DELETE_BATCH = 25  # BatchWriteItem's limit
+_DELETE_ATTEMPTS = 8
 
 
 class ErasureIncomplete(RuntimeError):
@@ -167,6 +169,20 @@ def export_member(table: str, member_id: str, retention: Retention | None = None
     return export
 
 
+def _delete(table: str, item_keys: list[Item]) -> None:
+    for start in range(0, len(item_keys), _DELETE_BATCH):
+        requests = [
+            {"DeleteRequest": {"Key": key}} for key in item_keys[start : start + _DELETE_BATCH]
+        ]
+        for _ in range(_DELETE_ATTEMPTS):
+            response = client("dynamodb").batch_write_item(RequestItems={table: requests})
+            requests = response.get("UnprocessedItems", {}).get(table, [])
+            if not requests:
+                break
+        else:
+            raise ErasureIncomplete(f"{len(requests)} item(s) kept being returned unprocessed")
+
+
 def _redact_received(table: str, key: Item, member_id: str) -> bool:
     """Take the member's part out of one request they received; False if it holds none."""
     for _ in range(_REDACT_ATTEMPTS):
@@ -228,7 +244,7 @@ def erase_member(table: str, member_id: str) -> Erasure:
     received = _received_keys(table, member_id)
     redacted = sum(_redact_received(table, key, member_id) for key in received)
     deleted = [{"pk": item["pk"], "sk": item["sk"]} for item in partition] + quarantined
-    write_all(table, [{"DeleteRequest": {"Key": key}} for key in deleted + others_links])
+    _delete(table, deleted + others_links)
     # The index is eventually consistent, so what it listed is checked in the table itself.
     left = list(_partition(table, member_id))
     left += [key for key in quarantined if _get(table, key) is not None]
