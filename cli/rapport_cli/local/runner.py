@@ -29,6 +29,7 @@ from rapport.settings import ReadSettings
 from rapport.state import request_status
 from rapport.timeutil import iso_utc
 from rapport.validation import InvalidEvent, parse_event
+from rapport_cli.jsonl import json_line
 from rapport_cli.local.call_log import DYNAMODB_WRITES, CallLog
 from rapport_cli.local.digests import digest_records, write_digests
 from rapport_cli.local.event_source import DrainResult, drain
@@ -139,7 +140,7 @@ def _drain_all(sqs: Any, queue_url: str) -> list[dict[str, Any]]:
 def _write_jsonl(path: Path, rows: Sequence[dict[str, Any]]) -> None:
     with path.open("w", encoding="utf-8") as stream:
         for row in rows:
-            stream.write(json.dumps(row, ensure_ascii=False) + "\n")
+            stream.write(json_line(row) + "\n")
 
 
 def _line_ref(line: InputLine | None) -> dict[str, Any]:
