@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -15,6 +14,7 @@ from rapport.reasons import Classification, classify
 from rapport.reasons.evaluation import CaseInput, EvaluationReport, LabelledCase, evaluate
 from rapport_cli.commands import add_command
 from rapport_cli.errors import UserError
+from rapport_cli.jsonl import json_line
 
 _EPILOG = """input lines (JSONL):
   {"note": "I only connect with people I've met", "request": {"note": null,
@@ -84,7 +84,7 @@ def run(args: argparse.Namespace) -> int:
         },
     )
     if args.json:
-        print(json.dumps(report.model_dump(mode="json"), ensure_ascii=False))
+        print(json_line(report.model_dump(mode="json")))
     else:
         print(_render(report, dict(cases)))
     return 0
@@ -111,7 +111,7 @@ def _describe(error: ValidationError) -> str:
 
 
 def _as_json(result: Classification) -> str:
-    return json.dumps(result.model_dump(mode="json"), ensure_ascii=False)
+    return json_line(result.model_dump(mode="json"))
 
 
 def _classify_stream(source: TextIO, sink: TextIO) -> None:
@@ -155,6 +155,6 @@ def _render(report: EvaluationReport, cases: dict[int, LabelledCase]) -> str:
             expected = "|".join(mistake.expected)
             lines.append(
                 f"  line {mistake.case}: {expected} -> {mistake.predicted} "
-                f"@ {mistake.confidence}  {json.dumps(shown, ensure_ascii=False)}"
+                f"@ {mistake.confidence}  {json_line(shown)}"
             )
     return "\n".join(lines)

@@ -20,6 +20,7 @@ from rapport.adapters.sqs_batch import RetryPolicy, send_batch
 from rapport_cli.aws_options import apply_aws_arguments, http_url
 from rapport_cli.commands import add_command
 from rapport_cli.errors import UserError
+from rapport_cli.jsonl import json_line
 
 #: Queue name -> (dead-letter queue output, source queue output) of the stack.
 QUEUES = {
@@ -162,7 +163,7 @@ def _show(args: argparse.Namespace) -> int:
                 "body": message["Body"],
             }
             if args.json:
-                print(json.dumps(row, ensure_ascii=False))
+                print(json_line(row))
             else:
                 body = row["body"] if len(row["body"]) <= 120 else row["body"][:119] + "…"
                 print(f"{row['message_id']}  received {row['receive_count']}x  {body}")

@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import heapq
 import itertools
-import json
 import math
 import random
 import uuid
@@ -40,6 +39,8 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, Literal, TypeVar
 from zoneinfo import ZoneInfo
+
+from rapport_cli.jsonl import json_line
 
 REQUEST_SOURCE = "https://platform.example/connections"
 SETTINGS_SOURCE = "https://platform.example/settings"
@@ -367,7 +368,7 @@ def generate(
 
 
 def _dumps(document: Any) -> str:
-    return json.dumps(document, ensure_ascii=False, separators=(",", ":"))
+    return json_line(document, separators=(",", ":"))
 
 
 def _all_events(

@@ -92,8 +92,8 @@ def _run(args: argparse.Namespace) -> int:
     insights = build_insights(args.member, list(requests.values()), args.week, timezone, week_end)
     rendered = render_digest(insights, timezone, PREVIEW_LINK)
     args.out.mkdir(parents=True, exist_ok=True)
-    stem = args.out / file_stem(args.member, args.week.isoformat())
-    stem.with_suffix(".html").write_text(rendered.html, encoding="utf-8")
-    stem.with_suffix(".txt").write_text(rendered.text, encoding="utf-8")
-    print(stem.with_suffix(".html"))
+    stem = file_stem(args.member, args.week.isoformat())
+    (args.out / f"{stem}.html").write_text(rendered.html, encoding="utf-8")
+    (args.out / f"{stem}.txt").write_text(rendered.text, encoding="utf-8")
+    print(args.out / f"{stem}.html")
     return 0

@@ -16,6 +16,7 @@ from rapport.producer import PublishError, publish
 from rapport_cli.aws_options import add_aws_arguments, apply_aws_arguments, http_url
 from rapport_cli.commands import add_command
 from rapport_cli.errors import UserError
+from rapport_cli.jsonl import json_line
 
 _EPILOG = """examples:
   rapport quarantine list --table rapport-prod
@@ -96,7 +97,7 @@ def _list(args: argparse.Namespace) -> int:
             for record in list_quarantined(args.table, day):
                 count += 1
                 if args.json:
-                    print(json.dumps(dataclasses.asdict(record), ensure_ascii=False))
+                    print(json_line(dataclasses.asdict(record)))
                 else:
                     print(f"{record.quarantine_id}  {record.error_code:<24} {record.message}")
             day += timedelta(days=1)

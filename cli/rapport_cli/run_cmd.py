@@ -19,6 +19,7 @@ from rich.table import Table
 
 from rapport.contract import parse_rfc3339
 from rapport.timeutil import iso_utc
+from rapport_cli.aws_options import http_url
 from rapport_cli.errors import UserError
 from rapport_cli.local import runner
 from rapport_cli.local.faults import FaultPlan, FaultSpecError
@@ -28,10 +29,16 @@ _EPILOG = """examples:
   rapport run --events day1.jsonl --events day2.jsonl --out out/run --now 2026-11-16T09:00:00Z
   rapport run --events events/streams/demo.jsonl --out out/faults --now 2026-11-16T18:00:00Z \
       --inject-faults dynamodb=0.2,sqs=0.1,ses=0.3 --seed 7
+  moto_server -p 5055 &   # a local AWS that outlives the run, to explore it afterwards
+  rapport run --events events/streams/demo.jsonl --out out/x --now 2026-11-16T18:00:00Z \
+      --endpoint-url http://127.0.0.1:5055
+  rapport quarantine list --table "$(jq -r .table out/x/stack.json)" \
+      --endpoint-url http://127.0.0.1:5055
 
-outputs (in --out): summary.json, requests.jsonl, quarantine.jsonl, dead_letters.jsonl,
-digests/ (with --now: <member>_<week>.eml, .html, .json), logs/functions.jsonl,
-faults.json (with --inject-faults: attempts and injected faults per service)
+outputs (in --out): summary.json, stack.json (the resources' names), requests.jsonl,
+quarantine.jsonl, dead_letters.jsonl, digests/ (with --now: <member>_<week>.eml, .html,
+.json), logs/functions.jsonl, faults.json (with --inject-faults: attempts and injected faults
+per service)
 """
 
 
@@ -79,7 +86,7 @@ def register(commands: Any) -> None:
         metavar="ISO8601",
         help=(
             "evaluate outcomes as of this instant and run the digest schedule then (default: "
-            "the latest event time in the input, and no digests)"
+            "the latest time of an event the run stored, and no digests)"
         ),
     )
     parser.add_argument(
@@ -97,6 +104,15 @@ def register(commands: Any) -> None:
         default=0,
         help="which calls fail under --inject-faults: the same seed, the same faults (default 0)",
     )
+    parser.add_argument(
+        "--endpoint-url",
+        type=http_url,
+        metavar="URL",
+        help=(
+            "build the stack in this moto server, already running, instead of starting one; the "
+            "resources stay there under names of their own, listed in DIR/stack.json"
+        ),
+    )
     parser.add_argument("--quiet", action="store_true", help="no progress bar or table")
     parser.set_defaults(handler=_run)
 
@@ -110,6 +126,9 @@ def _summary_table(report: runner.RunReport) -> Table:
     for outcome, count in sorted(report.outcomes.items()):
         table.add_row(f"requests {outcome}", str(count))
     table.add_row("handler invocations", str(report.invocations))
+    for run in report.schedule_runs:
+        outcome = "succeeded" if run.succeeded else "[red]failed[/red]"
+        table.add_row(f"{run.function} run", f"{outcome} after {run.attempts} attempt(s)")
     table.add_row("records retried", str(report.retried_records))
     for function, calls in sorted(report.function_calls.items()):
         for action, count in sorted(calls.items()):
@@ -157,6 +176,7 @@ def _run(args: argparse.Namespace) -> int:
                 faults=(
                     FaultPlan.parse(args.inject_faults, args.seed) if args.inject_faults else None
                 ),
+                endpoint_url=args.endpoint_url,
             )
         except FileNotFoundError as exc:
             raise UserError(str(exc)) from None
@@ -168,5 +188,12 @@ def _run(args: argparse.Namespace) -> int:
         console.print(f"{len(report.digest_files)} digest(s) in {report.out_dir / 'digests'}/")
     if report.digest_jobs_dead_lettered:
         console.print(f"[red]{report.digest_jobs_dead_lettered} digest job(s) dead-lettered[/red]")
+    for run in report.schedule_runs:
+        if not run.succeeded:
+            console.print(
+                f"[red]{run.function} failed {run.attempts} time(s) over "
+                f"{run.elapsed.total_seconds():.0f} s (simulated) and was dropped, as Lambda "
+                f"drops it; the next scheduled run would catch up: {run.error}[/red]"
+            )
     console.print(f"outputs written to {report.out_dir}/")
     return 0

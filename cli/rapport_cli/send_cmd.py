@@ -8,7 +8,6 @@ line is reported with its line number instead of being sent.
 from __future__ import annotations
 
 import argparse
-import json
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -23,6 +22,7 @@ from rapport.validation import InvalidEvent
 from rapport_cli.aws_options import add_queue_arguments, apply_aws_arguments
 from rapport_cli.commands import add_command
 from rapport_cli.errors import UserError
+from rapport_cli.jsonl import json_line
 from rapport_cli.local.publisher import PublishResult, RefusedLine, read_lines
 
 _EPILOG = """examples:
@@ -124,7 +124,7 @@ def _send(args: argparse.Namespace) -> int:
     report.retried = publisher.result.retried
     report.unsent = len(publisher.result.unsent)
     if args.json:
-        print(json.dumps(asdict(report), ensure_ascii=False))
+        print(json_line(asdict(report)))
     _say(
         console,
         f"sent {report.sent} event(s) to {args.queue_url}; {report.invalid} invalid line(s) and "

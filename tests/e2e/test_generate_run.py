@@ -32,6 +32,8 @@ def test_the_run_accounts_for_every_generated_line(tmp_path: Path) -> None:
         "quarantined": stats.malformed,
         "dead_lettered": 0,
         "digests_sent": 0,
+        "digest_jobs_dead_lettered": 0,
+        "schedule_invocations_failed": 0,
     }
     requests = (tmp_path / "out" / "requests.jsonl").read_text().splitlines()
     assert len(requests) == stats.requests

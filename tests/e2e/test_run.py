@@ -108,7 +108,7 @@ def test_redelivered_and_shuffled_events_give_identical_results(
     stream = tmp_path / "shuffled.jsonl"
     stream.write_text("\n".join(deliveries) + "\n", encoding="utf-8")
 
-    report = runner.run([stream], tmp_path / "out", now=runner.latest_event_time([STREAM]))
+    report = runner.run([stream], tmp_path / "out")
 
     assert report.summary.stored == EXPECTED["stored"]
     assert report.summary.duplicates == len(deliveries) - EXPECTED["stored"]
@@ -155,6 +155,8 @@ def test_lines_sqs_refuses_are_quarantined_by_the_runner_with_their_line_number(
         "quarantined": 3,
         "dead_lettered": 0,
         "digests_sent": 0,
+        "digest_jobs_dead_lettered": 0,
+        "schedule_invocations_failed": 0,
     }
     assert report.blank_lines == 1
     rows = _jsonl(tmp_path / "out" / "quarantine.jsonl")

@@ -109,18 +109,23 @@ def drain(
             on_success(len(done))
         if retry:
             result.failed_attempts += len(retry)
-            for chunk in _chunks(retry):
-                sqs.change_message_visibility_batch(
-                    QueueUrl=queue.url,
-                    Entries=[
-                        {
-                            "Id": str(index),
-                            "ReceiptHandle": message["ReceiptHandle"],
-                            "VisibilityTimeout": 0,
-                        }
-                        for index, message in enumerate(chunk)
-                    ],
-                )
+            make_visible(sqs, queue.url, retry)
+
+
+def make_visible(sqs: Any, queue_url: str, messages: list[dict[str, Any]]) -> None:
+    """Return received messages to the queue at once, for the next receive to get them."""
+    for chunk in _chunks(messages):
+        sqs.change_message_visibility_batch(
+            QueueUrl=queue_url,
+            Entries=[
+                {
+                    "Id": str(index),
+                    "ReceiptHandle": message["ReceiptHandle"],
+                    "VisibilityTimeout": 0,
+                }
+                for index, message in enumerate(chunk)
+            ],
+        )
 
 
 #: The most messages one ReceiveMessage, DeleteMessageBatch or ChangeMessageVisibilityBatch takes.

@@ -3,15 +3,24 @@
 Counting is done from ground truth, not from what the handler says about itself: ``stored`` is
 the number of distinct events in the table, ``quarantined`` the quarantine records plus the lines
 SQS refused, ``dead_lettered`` what sits in the dead-letter queue. ``duplicates`` are the messages
-processed successfully that added nothing, and the books must balance or the run fails.
+processed successfully that added nothing, and the books must balance or the run fails. The
+digests SES accepted must be exactly the digests recorded as sent.
+
+By default the run starts a moto server of its own and stops it at the end. With
+``endpoint_url`` it builds its resources in a server that is already running and leaves them
+there, under names of their own (environment ``local-<8 hex digits>``), so runs never touch
+each other's data or anything else the server holds; ``stack.json`` says where they are.
 """
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import os
-from collections.abc import Callable, Iterator, Sequence
+import secrets
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -19,24 +28,24 @@ from typing import Any
 
 import boto3
 from botocore.config import Config
-from moto.core.models import DEFAULT_ACCOUNT_ID as ACCOUNT_ID
-from moto.ses.models import ses_backends
 
+from rapport.adapters.aws import reset_clients
 from rapport.adapters.aws import session as shared_session
 from rapport.adapters.dynamodb_store import QuarantinedEvent
 from rapport.adapters.request_items import count_events, request_events
 from rapport.adapters.retention import Retention
+from rapport.contract import parse_rfc3339
 from rapport.settings import ReadSettings
 from rapport.state import request_status
-from rapport.timeutil import iso_utc
-from rapport.validation import InvalidEvent, parse_event
+from rapport_cli.jsonl import json_line
 from rapport_cli.local.call_log import DYNAMODB_WRITES, CallLog
 from rapport_cli.local.digests import digest_records, write_digests
-from rapport_cli.local.event_source import DrainResult, drain
+from rapport_cli.local.event_source import DrainResult, drain, make_visible
 from rapport_cli.local.faults import FaultInjector, FaultPlan, immediate_retries
 from rapport_cli.local.lambda_runtime import FunctionHost
-from rapport_cli.local.publisher import InputLine, PublishResult, publish, read_lines
-from rapport_cli.local.server import moto_server
+from rapport_cli.local.publisher import InputLine, PublishResult, publish
+from rapport_cli.local.scheduler import ScheduledRun, run_scheduled
+from rapport_cli.local.server import aws_endpoint, moto_server, sent_raw_messages
 from rapport_cli.local.stack import LocalStack, deploy
 
 EVENTS_QUEUE = "EventsQueue"
@@ -61,16 +70,12 @@ class Summary:
     quarantined: int
     dead_lettered: int
     digests_sent: int = 0
+    digest_jobs_dead_lettered: int = 0
+    #: Scheduled runs that failed every attempt Lambda makes (the next scheduled run catches up).
+    schedule_invocations_failed: int = 0
 
     def as_dict(self) -> dict[str, int]:
-        return {
-            "received": self.received,
-            "stored": self.stored,
-            "duplicates": self.duplicates,
-            "quarantined": self.quarantined,
-            "dead_lettered": self.dead_lettered,
-            "digests_sent": self.digests_sent,
-        }
+        return dataclasses.asdict(self)
 
 
 @dataclass
@@ -93,9 +98,13 @@ class RunReport:
     #: API calls made by each function, by ``service:Operation``.
     function_calls: dict[str, dict[str, int]] = field(default_factory=dict)
     digest_files: list[Path] = field(default_factory=list)
-    digest_jobs_dead_lettered: int = 0
     #: With ``--inject-faults``: per service, attempts seen and faults injected by kind.
     faults: dict[str, dict[str, int]] = field(default_factory=dict)
+    schedule_runs: list[ScheduledRun] = field(default_factory=list)
+
+    @property
+    def digest_jobs_dead_lettered(self) -> int:
+        return self.summary.digest_jobs_dead_lettered
 
     @property
     def dynamodb_writes_per_stored_event(self) -> float | None:
@@ -108,18 +117,21 @@ class RunReport:
         return writes / self.summary.stored if self.summary.stored else None
 
 
-def latest_event_time(paths: Sequence[Path]) -> datetime | None:
-    """Default "now": the latest ``time`` among the valid events of the input."""
-    latest: datetime | None = None
-    for item in read_lines(paths, PublishResult()):
-        if not isinstance(item, InputLine):
-            continue
-        try:
-            event_time = parse_event(item.text).time
-        except InvalidEvent:
-            continue
-        latest = event_time if latest is None else max(latest, event_time)
-    return latest
+def latest_stored_time(items: Sequence[Mapping[str, Any]]) -> datetime | None:
+    """Default "now": the latest ``time`` among the events the run stored (requests' events and
+    members' latest preferences), so an event the pipeline quarantined never sets it."""
+    times = [
+        event.time
+        for item in items
+        if item.get("kind", {}).get("S") == "request"
+        for event in request_events(item)
+    ]
+    times += [
+        parse_rfc3339(item["preferences_time"]["S"])
+        for item in items
+        if item.get("kind", {}).get("S") == "profile" and "preferences_time" in item
+    ]
+    return max(times, default=None)
 
 
 def _scan(dynamodb: Any, table: str) -> Iterator[dict[str, Any]]:
@@ -128,19 +140,22 @@ def _scan(dynamodb: Any, table: str) -> Iterator[dict[str, Any]]:
         yield from page["Items"]
 
 
-def _drain_all(sqs: Any, queue_url: str) -> list[dict[str, Any]]:
+def _dead_letters(sqs: Any, queue_url: str) -> list[dict[str, Any]]:
+    """What waits in a dead-letter queue, left there for ``rapport dlq``: every message is
+    received once (hidden until all are), then made visible again."""
     messages: list[dict[str, Any]] = []
     while batch := sqs.receive_message(
         QueueUrl=queue_url, MaxNumberOfMessages=10, VisibilityTimeout=600, WaitTimeSeconds=0
     ).get("Messages", []):
         messages.extend(batch)
+    make_visible(sqs, queue_url, messages)
     return messages
 
 
 def _write_jsonl(path: Path, rows: Sequence[dict[str, Any]]) -> None:
     with path.open("w", encoding="utf-8") as stream:
         for row in rows:
-            stream.write(json.dumps(row, ensure_ascii=False) + "\n")
+            stream.write(json_line(row) + "\n")
 
 
 def _line_ref(line: InputLine | None) -> dict[str, Any]:
@@ -157,8 +172,9 @@ class _Observed:
     items: list[dict[str, Any]]
     settings: ReadSettings
     calls: CallLog
-    digest_jobs: DrainResult | None = None
+    schedule_runs: list[ScheduledRun] = field(default_factory=list)
     digest_jobs_dead: int = 0
+    #: What SES accepted during the run, by message id.
     sent_messages: dict[str, bytes] = field(default_factory=dict)
     faults: dict[str, dict[str, int]] = field(default_factory=dict)
 
@@ -178,22 +194,33 @@ def _drain_through(
     )
 
 
-def _sent_messages(region: str) -> dict[str, bytes]:
-    """What SES accepted, read from moto's in-process backend (the server runs in this process)."""
-    backend = ses_backends[ACCOUNT_ID][region]
+def _resource_names(stack: LocalStack, endpoint: str, environment: str) -> dict[str, str]:
+    """``stack.json``: the physical names an operator passes to ``rapport quarantine``,
+    ``rapport dlq`` and ``rapport member`` to explore the run."""
     return {
-        message.id: message.raw_data.encode("utf-8")
-        for message in backend.sent_messages
-        if hasattr(message, "raw_data")
+        "endpoint_url": endpoint,
+        "region": os.environ["AWS_DEFAULT_REGION"],
+        "environment": environment,
+        "table": stack.tables[TABLE],
+        "events_queue_url": stack.queues[EVENTS_QUEUE].url,
+        "events_dlq_url": stack.dead_letter_queue(EVENTS_QUEUE).url,
+        "digest_queue_url": stack.queues[DIGEST_QUEUE].url,
+        "digest_dlq_url": stack.dead_letter_queue(DIGEST_QUEUE).url,
     }
+
+
+def _local_aws(endpoint_url: str | None) -> AbstractContextManager[str]:
+    return moto_server() if endpoint_url is None else aws_endpoint(endpoint_url)
 
 
 def _operate(
     event_files: Sequence[Path],
-    log_path: Path,
+    out_dir: Path,
     progress: Progress,
     digests_at: datetime | None,
-    faults: FaultPlan | None = None,
+    *,
+    faults: FaultPlan | None,
+    endpoint_url: str | None,
 ) -> _Observed:
     """Deploy, publish every line, drain the queue through the handler, optionally run the
     digest schedule and workers, then read back everything the run left behind.
@@ -201,19 +228,35 @@ def _operate(
     With ``faults``, every call after the deployment may fail: the functions' calls (the shared
     session) and the runner's own (publishing, polling, reading back)."""
     with (
-        moto_server(),
-        log_path.open("w", encoding="utf-8") as log,
+        _local_aws(endpoint_url) as endpoint,
+        (out_dir / "logs" / "functions.jsonl").open("w", encoding="utf-8") as log,
         immediate_retries() if faults else contextlib.nullcontext(),
     ):
         region = os.environ["AWS_DEFAULT_REGION"]
         session = boto3.session.Session()
-        stack: LocalStack = deploy(session, region)
+        environment = "local" if endpoint_url is None else f"local-{secrets.token_hex(4)}"
+        stack: LocalStack = deploy(session, region, environment)
+        # Written before anything runs, so even a run that breaks can be explored.
+        (out_dir / "stack.json").write_text(
+            json.dumps(_resource_names(stack, endpoint, environment), indent=2) + "\n"
+        )
+        sent_before = set(sent_raw_messages(endpoint))
         injector = FaultInjector(faults) if faults else None
         if injector is not None:
-            injector.attach(session.events).attach(shared_session().events)
+            injector.attach(session.events)
         sqs = session.client("sqs", config=_RUNNER_CONFIG)
         dynamodb = session.client("dynamodb", config=_RUNNER_CONFIG)
-        calls = CallLog().attach()
+        calls = CallLog()
+
+        def new_container() -> None:
+            """Fresh clients for the functions, as in a container of their own: a client's
+            retry quota, drained by one function's faults, must not fail another function."""
+            reset_clients()
+            calls.attach()
+            if injector is not None:
+                injector.attach(shared_session().events)
+
+        new_container()
         host = FunctionHost(stack.functions, log, calls)
         queue = stack.queues[EVENTS_QUEUE]
         max_bytes = int(
@@ -236,30 +279,33 @@ def _operate(
         )
         drain_events()
 
-        digest_jobs, digest_jobs_dead = None, 0
+        schedule_runs: list[ScheduledRun] = []
+        digest_jobs_dead = 0
         if digests_at is not None:
             progress.phase("digests", 0)
             for function in stack.scheduled_functions():
-                payload = (function.schedule_input or "{}").replace(
-                    "<aws.scheduler.scheduled-time>", iso_utc(digests_at)
-                )
-                host.invoke(function.logical_id, json.loads(payload))
-            digest_jobs = _drain_through(host, stack, DIGEST_QUEUE, sqs=sqs, progress=progress)
-            dead_queue = stack.queues[DIGEST_QUEUE].dead_letter_logical_id or ""
-            digest_jobs_dead = len(_drain_all(sqs, stack.queues[dead_queue].url))
+                new_container()
+                schedule_runs.append(run_scheduled(host, function, digests_at))
+            new_container()
+            _drain_through(host, stack, DIGEST_QUEUE, sqs=sqs, progress=progress)
+            digest_jobs_dead = len(_dead_letters(sqs, stack.dead_letter_queue(DIGEST_QUEUE).url))
 
         progress.phase("exporting", 0)
         function, _ = stack.function_for_queue(EVENTS_QUEUE)
         return _Observed(
             published=published,
             drained=drained,
-            dead_letters=_drain_all(sqs, stack.queues[queue.dead_letter_logical_id or ""].url),
+            dead_letters=_dead_letters(sqs, stack.dead_letter_queue(EVENTS_QUEUE).url),
             items=[item for item in _scan(dynamodb, stack.tables[TABLE]) if Retention().live(item)],
             settings=ReadSettings.model_validate(function.environment),
             calls=calls,
-            digest_jobs=digest_jobs,
+            schedule_runs=schedule_runs,
             digest_jobs_dead=digest_jobs_dead,
-            sent_messages=_sent_messages(region),
+            sent_messages={
+                message_id: raw
+                for message_id, raw in sent_raw_messages(endpoint).items()
+                if message_id not in sent_before
+            },
             faults=injector.report() if injector else {},
         )
 
@@ -319,6 +365,8 @@ def _summarise(observed: _Observed, handler_quarantined: int, digests_sent: int)
         quarantined=handler_quarantined + len(published.refused),
         dead_lettered=dead,
         digests_sent=digests_sent,
+        digest_jobs_dead_lettered=observed.digest_jobs_dead,
+        schedule_invocations_failed=sum(not run.succeeded for run in observed.schedule_runs),
     )
 
 
@@ -327,28 +375,31 @@ def run(
     out_dir: Path,
     now: datetime | None = None,
     progress: Progress | None = None,
+    *,
     faults: FaultPlan | None = None,
+    endpoint_url: str | None = None,
 ) -> RunReport:
     """Run the pipeline on ``event_files`` and write the DESIGN §4 outputs into ``out_dir``.
 
     ``faults`` makes that fraction of each service's calls fail with a retryable error (see
-    ``rapport_cli.local.faults``); what was injected is in the report and ``faults.json``."""
+    ``rapport_cli.local.faults``); what was injected is in the report and ``faults.json``.
+    ``endpoint_url`` names a moto server already running, where the resources stay."""
     missing = [str(path) for path in event_files if not path.is_file()]
     if missing:
         raise FileNotFoundError(f"no such events file: {', '.join(missing)}")
     (out_dir / "logs").mkdir(parents=True, exist_ok=True)
     observed = _operate(
-        event_files, out_dir / "logs" / "functions.jsonl", progress or Progress(), now, faults
+        event_files, out_dir, progress or Progress(), now, faults=faults, endpoint_url=endpoint_url
     )
-    digests = write_digests(
-        digest_records(observed.items), observed.sent_messages, out_dir / "digests"
-    )
-    if len(digests) != len(observed.sent_messages):
+    records = digest_records(observed.items)
+    recorded = {record["message_id"] for record in records}
+    if recorded != set(observed.sent_messages) or len(recorded) != len(records):
         raise AccountingError(
-            f"SES accepted {len(observed.sent_messages)} message(s) but {len(digests)} digest(s) "
-            "were recorded as sent"
+            f"SES accepted {len(observed.sent_messages)} message(s) but {len(records)} digest(s) "
+            f"were recorded as sent ({len(recorded ^ set(observed.sent_messages))} unmatched)"
         )
-    now = now or latest_event_time(event_files) or datetime.now().astimezone()
+    digests = write_digests(records, observed.sent_messages, out_dir / "digests")
+    now = now or latest_stored_time(observed.items) or datetime.now().astimezone()
 
     requests = [
         _request_row(item, now, observed.settings)
@@ -402,6 +453,6 @@ def run(
             function: dict(calls) for function, calls in observed.calls.by_function.items()
         },
         digest_files=digests,
-        digest_jobs_dead_lettered=observed.digest_jobs_dead,
         faults=observed.faults,
+        schedule_runs=observed.schedule_runs,
     )

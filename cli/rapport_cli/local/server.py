@@ -1,7 +1,9 @@
-"""A moto server on a free loopback port, with the process environment pointed at it."""
+"""A moto server on a free loopback port (or one already running), with the process environment
+pointed at it."""
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import urllib.request
@@ -31,8 +33,27 @@ def patched_environ(values: Mapping[str, str]) -> Iterator[None]:
 
 
 @contextmanager
+def aws_endpoint(endpoint: str) -> Iterator[str]:
+    """Every boto3 client created inside the block talks to ``endpoint``, with moto's dummy
+    credentials (moto accepts any)."""
+    environment = {
+        "AWS_ENDPOINT_URL": endpoint,
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_SESSION_TOKEN": "testing",
+        "AWS_DEFAULT_REGION": os.environ.get("AWS_DEFAULT_REGION", DEFAULT_REGION),
+    }
+    try:
+        with patched_environ(environment):
+            reset_clients()
+            yield endpoint
+    finally:
+        reset_clients()
+
+
+@contextmanager
 def moto_server() -> Iterator[str]:
-    """Start moto on 127.0.0.1; every boto3 client created inside the block talks to it.
+    """Start moto on 127.0.0.1 and point the environment at it for the block.
 
     moto keeps its state per process, so a new server starts by resetting it: each run begins
     with an empty local AWS.
@@ -44,17 +65,26 @@ def moto_server() -> Iterator[str]:
     endpoint = f"http://{host}:{port}"
     reset = urllib.request.Request(f"{endpoint}/moto-api/reset", method="POST")  # noqa: S310
     urllib.request.urlopen(reset, timeout=10).close()  # noqa: S310 - http on loopback only
-    environment = {
-        "AWS_ENDPOINT_URL": endpoint,
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",  # moto's dummy credentials
-        "AWS_SESSION_TOKEN": "testing",
-        "AWS_DEFAULT_REGION": os.environ.get("AWS_DEFAULT_REGION", DEFAULT_REGION),
-    }
     try:
-        with patched_environ(environment):
-            reset_clients()
+        with aws_endpoint(endpoint):
             yield endpoint
     finally:
-        reset_clients()
         server.stop()
+
+
+def sent_raw_messages(endpoint: str) -> dict[str, bytes]:
+    """Every raw message the server's SES accepted, by message id, whatever its account.
+
+    SES has no API that returns a sent message, so this reads moto's own HTTP API:
+    ``/moto-api/data.json`` lists every model instance, SES's ``RawMessage`` (id, source,
+    destinations, ``raw_data``) among them. Over HTTP, it works for a server in another process.
+    """
+    url = f"{endpoint}/moto-api/data.json"
+    if not url.startswith(("http://", "https://")):
+        raise ValueError(f"{endpoint!r} is not an http(s) endpoint")
+    with urllib.request.urlopen(url, timeout=60) as response:  # noqa: S310 - checked above
+        models = json.load(response)
+    return {
+        message["id"]: message["raw_data"].encode("utf-8")
+        for message in models.get("ses", {}).get("RawMessage", [])
+    }

@@ -12,6 +12,7 @@ import json
 import secrets
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +37,32 @@ class QueueSource:
 
 
 @dataclass(frozen=True)
+class AsyncRetries:
+    """How Lambda retries an asynchronous invocation whose run failed: the function's
+    ``EventInvokeConfig``, else Lambda's defaults (2 retries; events kept for 6 hours)."""
+
+    maximum_retry_attempts: int = 2
+    maximum_event_age: timedelta = timedelta(hours=6)
+
+    @classmethod
+    def from_properties(cls, properties: Mapping[str, Any]) -> AsyncRetries:
+        config = properties.get("EventInvokeConfig", {})
+        default = cls()
+        return cls(
+            maximum_retry_attempts=int(
+                config.get("MaximumRetryAttempts", default.maximum_retry_attempts)
+            ),
+            maximum_event_age=timedelta(
+                seconds=int(
+                    config.get(
+                        "MaximumEventAgeInSeconds", default.maximum_event_age.total_seconds()
+                    )
+                )
+            ),
+        )
+
+
+@dataclass(frozen=True)
 class LocalFunction:
     logical_id: str
     code_dir: Path
@@ -44,6 +71,8 @@ class LocalFunction:
     sources: tuple[QueueSource, ...]
     #: The ``Input`` of its ScheduleV2 event, if it runs on a schedule.
     schedule_input: str | None = None
+    #: What happens when an asynchronous invocation (a scheduled run) fails.
+    async_retries: AsyncRetries = AsyncRetries()
 
 
 @dataclass(frozen=True)
@@ -69,6 +98,12 @@ class LocalStack:
                 if source.queue_logical_id == queue_logical_id:
                     return function, source
         raise KeyError(f"no function consumes {queue_logical_id}")
+
+    def dead_letter_queue(self, queue_logical_id: str) -> LocalQueue:
+        dead_letter = self.queues[queue_logical_id].dead_letter_logical_id
+        if dead_letter is None:
+            raise KeyError(f"{queue_logical_id} has no dead-letter queue")
+        return self.queues[dead_letter]
 
     def scheduled_functions(self) -> list[LocalFunction]:
         return [function for function in self.functions.values() if function.schedule_input]
@@ -130,6 +165,7 @@ def _function(logical_id: str, properties: Mapping[str, Any], env: dict[str, str
         environment=env,
         sources=sources,
         schedule_input=schedules[0] if schedules else None,
+        async_retries=AsyncRetries.from_properties(properties),
     )
 
 
