@@ -9,14 +9,17 @@ import subprocess
 import sys
 import threading
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import boto3
 import pytest
 
 from rapport_cli.generator import GenerationStats, GeneratorConfig, generate
 from rapport_cli.main import main
 from tests.reliability.runs import jsonl
+from tests.support.events import T0, answer, body, preferences, sent
 
 pytestmark = pytest.mark.integration
 
@@ -132,3 +135,66 @@ def test_a_run_against_a_running_server_leaves_a_stack_the_operator_commands_exp
         "--endpoint-url", endpoint, "--out", str(again),
     )  # fmt: skip
     assert json.loads(again.read_text()) == exported
+
+
+def test_a_recipient_whose_payloads_never_parsed_is_exported_and_erased_after_a_run(
+    endpoint: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Issue 13's erasure case on a local run: export finds the recipient's unparsed payloads
+    and the request they received; delete leaves no item naming them, the sender's remain."""
+    sender, recipient = "m-run-sender", "m-run-recipient"
+    address, headline = "recipient.run@example.org", "Programme Director | PMP"
+    words = "Sorry, I only connect with people I have met in person"
+    prefs = body(preferences(recipient, at=T0, email=address))
+    request = sent("req-1", sender, note="Fellow PMP here")
+    request["data"]["recipient"] = {"member_id": recipient, "headline": headline}
+    lines = [
+        body(preferences(sender, at=T0, email="sender.run@example.org")),
+        body(request),
+        body(answer("declined", "req-1", sender, note=words)),
+        prefs.replace('"email":', '"email": "x@example.org", "email":'),  # a duplicate key
+        "\ufeff" + prefs.replace(T0.isoformat(), (T0 + timedelta(hours=1)).isoformat()),
+        prefs[:-1] + ', "padding": "' + "x" * 70_000 + '"}',  # over 64 KiB
+    ]
+    stream = tmp_path / "erasure.jsonl"
+    stream.write_text("".join(f"{line}\n" for line in lines), encoding="utf-8")
+    stack = _run(stream, tmp_path / "out", endpoint)
+    aws = ["--table", stack["table"], "--endpoint-url", endpoint, "--region", stack["region"]]
+
+    export_file = tmp_path / "recipient.json"
+    _operator(monkeypatch, capsys, "member", "export", recipient, *aws, "--out", str(export_file))
+    exported = json.loads(export_file.read_text())
+    assert len(exported["quarantined"]) == 3
+    assert [item["answers"][0]["note"] for item in exported["received_requests"]] == [words]
+
+    [result] = _operator(
+        monkeypatch, capsys, "member", "delete", recipient, *aws, "--yes", "--json"
+    )
+    assert result == {
+        "member_id": recipient,
+        "deleted_items": 6,  # three links and three quarantined payloads
+        "redacted_items": 1,
+        "remaining": 0,
+    }
+    dynamodb = boto3.client(
+        "dynamodb",
+        endpoint_url=endpoint,
+        region_name=stack["region"],
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
+    items = [
+        json.dumps(item, ensure_ascii=False)
+        for page in dynamodb.get_paginator("scan").paginate(TableName=stack["table"])
+        for item in page["Items"]
+    ]
+    for theirs in (recipient, address, headline, words):
+        assert [item for item in items if theirs in item] == []
+    sender_file = tmp_path / "sender.json"
+    _operator(monkeypatch, capsys, "member", "export", sender, *aws, "--out", str(sender_file))
+    [kept] = json.loads(sender_file.read_text())["requests"]
+    assert [event["type"].rsplit(".", 1)[1] for event in kept["events"]] == ["sent", "declined"]
+    assert kept["events"][0]["data"]["note"] == "Fellow PMP here"
