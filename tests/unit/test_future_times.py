@@ -2,7 +2,7 @@
 
 The check is against ``InboundMessage.enqueued_at``, so a redrive, which is a new SQS message,
 is judged against its own enqueue time. A minimal store stands in for DynamoDB; the integration
-test ``tests/integration/test_future_times.py`` runs the same story against moto.
+test ``tests/integration/test_preferences_from_the_future.py`` runs the same story against moto.
 """
 
 from __future__ import annotations
