@@ -32,7 +32,7 @@ if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
 
     from rapport.ingest import IngestResult
-    from rapport.settings import TableSettings
+    from rapport.settings import IngestSettings
 
 logger = Logger()
 metrics = Metrics()
@@ -40,13 +40,13 @@ metrics = Metrics()
 
 #: The ``rapport.settings`` model of the environment this function needs; the tests check
 #: that the template sets every variable it requires. A name, so importing stays cheap.
-SETTINGS = "TableSettings"
+SETTINGS = "IngestSettings"
 
 
-def _settings() -> TableSettings:
-    from rapport.settings import TableSettings, load
+def _settings() -> IngestSettings:
+    from rapport.settings import IngestSettings, load
 
-    return load(TableSettings)
+    return load(IngestSettings)
 
 
 #: A record is only started while this much of the invocation is left: one DynamoDB call may
@@ -72,11 +72,13 @@ def _processor() -> Callable[[dict[str, Any]], IngestResult]:
 
     settings = _settings()
     store = DynamoEventStore(settings.table_name, Retention(settings.retention))
+    tolerance = settings.future_tolerance
 
     def process(record: dict[str, Any]) -> IngestResult:
         sent_ms = int(record["attributes"]["SentTimestamp"])
         enqueued_at = datetime.fromtimestamp(sent_ms / 1000, tz=UTC)
-        return ingest(InboundMessage(record["messageId"], record["body"], enqueued_at), store)
+        message = InboundMessage(record["messageId"], record["body"], enqueued_at)
+        return ingest(message, store, tolerance)
 
     return process
 

@@ -34,15 +34,87 @@ MAX_EMAIL_LENGTH = 254
 EARLIEST_TIME = datetime(1970, 1, 1, tzinfo=UTC)
 LATEST_TIME = datetime(9000, 1, 1, tzinfo=UTC)
 
+# Offsets are at most 23:59 either way (RFC 3339 §5.6); ASCII digits only, since ``\d`` is
+# Unicode in Python and Rust but ASCII in the JSON Schema's ECMA-262 dialect.
 _RFC3339 = re.compile(
-    r"^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(?P<fraction>\.\d+)?(?P<offset>[Zz]|[+-]\d{2}:\d{2})$"
+    r"^[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?"
+    r"([Zz]|[+-](?:[01][0-9]|2[0-3]):[0-5][0-9])$"
 )
-# WHATWG HTML "valid email address": the grammar browsers enforce for <input type=email>.
-_EMAIL = re.compile(
-    r"^[a-zA-Z0-9.!#$%&'*+/=?^_`{|}~-]+@[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?"
-    r"(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)*$"
+# RFC 5322 dot-atom local part (no leading, trailing or doubled dot: a mail header parser reads
+# those as obsolete syntax and rewrites them) at a WHATWG-valid domain.
+_ATOM = r"[a-zA-Z0-9!#$%&'*+/=?^_`{|}~-]+"
+_LABEL = r"[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?"
+_EMAIL = re.compile(rf"^{_ATOM}(?:\.{_ATOM})*@{_LABEL}(?:\.{_LABEL})*$")
+#: What a mail header would decode or act on instead of carrying it: RFC 2047 encoded-words and
+#: control characters (below).
+_ENCODED_WORD = r"=\?"
+#: C0 and C1 controls and the line and paragraph separators: they would break a log line, a
+#: header or a terminal that shows the value.
+_CONTROLS = r"\x00-\x1f\x7f-\x9f\u2028\u2029"
+CONTROL_CHARACTER = re.compile(f"[{_CONTROLS}]")
+_HEADER_HAZARD = re.compile(f"{_ENCODED_WORD}|[{_CONTROLS}]")
+_NO_CONTROL_CHARS = f"^[^{_CONTROLS}]+$"
+
+
+def _uri_reference() -> str:
+    """RFC 3986 URI-reference, transcribed from its ABNF (appendix A).
+
+    Written without look-arounds or ``\\d`` so that Python, Rust (pydantic) and ECMA-262 (JSON
+    Schema) read it alike. IPv4 addresses need no rule of their own: ``reg-name`` covers them.
+    """
+    hexdig = "[0-9A-Fa-f]"
+    pct_encoded = f"%{hexdig}{hexdig}"
+    unreserved = r"A-Za-z0-9._~\-"
+    sub_delims = "!$&'()*+,;="
+    pchar = f"(?:[{unreserved}{sub_delims}:@]|{pct_encoded})"
+    segment_nz_nc = f"(?:[{unreserved}{sub_delims}@]|{pct_encoded})+"
+    h16 = f"{hexdig}{{1,4}}"
+    dec_octet = "(?:25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])"
+    ls32 = rf"(?:{h16}:{h16}|{dec_octet}(?:\.{dec_octet}){{3}})"
+    # IPv6address: up to 8 groups with at most one "::"; after n groups before the "::", room for
+    # 5 - n groups and ls32, then for one group, then for none.
+    after_gap = [f"(?:{h16}:){{{5 - n}}}{ls32}" for n in range(6)] + [h16, ""]
+    ipv6 = "|".join(
+        [
+            f"(?:{h16}:){{6}}{ls32}",
+            *(
+                (f"(?:(?:{h16}:){{0,{n - 1}}}{h16})?" if n else "") + "::" + tail
+                for n, tail in enumerate(after_gap)
+            ),
+        ]
+    )
+    ip_future = rf"[vV]{hexdig}+\.[{unreserved}{sub_delims}:]+"
+    host = rf"(?:\[(?:{ipv6}|{ip_future})\]|(?:[{unreserved}{sub_delims}]|{pct_encoded})*)"
+    userinfo = f"(?:[{unreserved}{sub_delims}:]|{pct_encoded})*"
+    authority = f"(?:{userinfo}@)?{host}(?::[0-9]*)?"
+    rest = f"(?:/{pchar}*)*"
+    hier_part = f"(?://{authority}{rest}|/(?:{pchar}+{rest})?|{pchar}+{rest})?"
+    relative_part = f"(?://{authority}{rest}|/(?:{pchar}+{rest})?|{segment_nz_nc}{rest})?"
+    query_or_fragment = f"(?:{pchar}|[/?])*"
+    scheme = r"[A-Za-z][A-Za-z0-9+.\-]*"
+    return (
+        f"^(?:{scheme}:{hier_part}|{relative_part})"
+        f"(?:\\?{query_or_fragment})?(?:#{query_or_fragment})?$"
+    )
+
+
+_URI_REFERENCE = re.compile(_uri_reference())
+
+
+def _caseless(text: str) -> str:
+    """``text`` as a pattern matching it in any case (JSON Schema patterns have no flags)."""
+    return "".join(f"[{char.upper()}{char.lower()}]" if char.isalpha() else char for char in text)
+
+
+#: RFC 6838 restricted-name characters; a parameter value is an RFC 9110 token.
+_SUBTYPE_PREFIX = r"[A-Za-z0-9][A-Za-z0-9!#$&^_.+\-]*\+"
+_PARAMETER_VALUE = r"[A-Za-z0-9!#$%&'*+.^_`|~\-]+"
+#: ``application/json`` or ``application/<name>+json``, in any case, with at most a charset
+#: parameter: a media type that is JSON by name, with nothing a consumer could act on.
+_JSON_MEDIA_TYPE = re.compile(
+    f"^{_caseless('application/')}(?:{_SUBTYPE_PREFIX})?{_caseless('json')}"
+    f'(?: *; *{_caseless("charset")}=(?:{_PARAMETER_VALUE}|"{_PARAMETER_VALUE}"))?$'
 )
-_NO_CONTROL_CHARS = r"^[^\x00-\x1f\x7f]+$"
 
 
 def parse_rfc3339(value: Any) -> datetime:
@@ -57,11 +129,11 @@ def parse_rfc3339(value: Any) -> datetime:
     if match is None:
         raise PydanticCustomError(
             "invalid_time",
-            "Timestamp must be RFC 3339 with an offset, like 2026-11-02T09:30:00+01:00",
+            "Timestamp must be RFC 3339 with an offset (Z, or -23:59 to +23:59), "
+            "like 2026-11-02T09:30:00+01:00",
         )
-    fraction = match.group("fraction") or ""
-    offset = match.group("offset")
-    normalised = value[: match.start("fraction") if fraction else match.start("offset")]
+    fraction, offset = match.group(1) or "", match.group(2)
+    normalised = value[: match.start(1) if fraction else match.start(2)]
     normalised += fraction[:7] + ("+00:00" if offset in ("Z", "z") else offset)
     try:
         parsed = datetime.fromisoformat(normalised.replace("t", "T")).astimezone(UTC)
@@ -83,8 +155,35 @@ def _not_blank(value: str) -> str:
 
 
 def _valid_email(value: str) -> str:
+    """An address digests can be sent to, which a ``To:`` header carries byte for byte."""
+    if _HEADER_HAZARD.search(value):
+        raise PydanticCustomError(
+            "unsafe_email",
+            "The address uses syntax a mail header would decode or rewrite "
+            "(RFC 2047 encoded-words, controls)",
+        )
     if not _EMAIL.fullmatch(value):
         raise PydanticCustomError("invalid_email", "Value is not a valid email address")
+    return value
+
+
+def _uri_reference_value(value: str) -> str:
+    if not _URI_REFERENCE.fullmatch(value):
+        raise PydanticCustomError(
+            "invalid_uri_reference",
+            "Value must be a URI-reference (RFC 3986): no spaces, quotes, angle brackets, "
+            "braces, backslashes, controls or malformed percent-escapes",
+        )
+    return value
+
+
+def _json_media_type(value: str) -> str:
+    if not _JSON_MEDIA_TYPE.fullmatch(value):
+        raise PydanticCustomError(
+            "invalid_content_type",
+            "datacontenttype must be application/json or application/*+json, "
+            "with no parameter but charset",
+        )
     return value
 
 
@@ -128,7 +227,25 @@ Email = Annotated[
     str,
     StringConstraints(max_length=MAX_EMAIL_LENGTH),
     AfterValidator(_valid_email),
-    WithJsonSchema({"type": "string", "format": "email", "maxLength": MAX_EMAIL_LENGTH}),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "format": "email",
+            "maxLength": MAX_EMAIL_LENGTH,
+            "pattern": _EMAIL.pattern,
+            "not": {"pattern": _ENCODED_WORD},
+        }
+    ),
+]
+UriReference = Annotated[
+    NonBlank,
+    AfterValidator(_uri_reference_value),
+    WithJsonSchema({"type": "string", "minLength": 1, "pattern": _URI_REFERENCE.pattern}),
+]
+JsonMediaType = Annotated[
+    str,
+    AfterValidator(_json_media_type),
+    WithJsonSchema({"type": "string", "pattern": _JSON_MEDIA_TYPE.pattern}),
 ]
 TimezoneName = Annotated[
     str, StringConstraints(min_length=1, max_length=64), AfterValidator(_valid_timezone)
@@ -200,13 +317,11 @@ class CloudEvent(_Strict):
 
     specversion: Literal["1.0"]
     id: Identifier
-    source: Annotated[NonBlank, StringConstraints(pattern=_NO_CONTROL_CHARS)]
+    source: UriReference
     type: str
     time: Timestamp
     subject: str | None = None
-    datacontenttype: (
-        Annotated[str, StringConstraints(pattern=r"^application/([\w.+-]+\+)?json\b")] | None
-    ) = None
+    datacontenttype: JsonMediaType | None = None
 
 
 class RequestSent(CloudEvent):

@@ -7,7 +7,7 @@ batch reports only that record as failed and SQS redelivers it.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import NamedTuple, Protocol
 
@@ -15,6 +15,7 @@ from rapport.contract import PreferencesUpdated, RapportEvent
 from rapport.digest.schedule import DigestSchedule, next_due_after
 from rapport.identity import canonical_json, dedupe_key, fingerprint
 from rapport.named_members import members_named
+from rapport.settings import DEFAULT_FUTURE_TOLERANCE_HOURS
 from rapport.validation import InvalidEvent, parse_event
 
 
@@ -103,11 +104,35 @@ def _apply(store: EventStore, stored: StoredEvent) -> WriteOutcome:
     return store.apply_request_event(stored)
 
 
-def ingest(message: InboundMessage, store: EventStore) -> IngestResult:
-    """Process one message body; the returned disposition is final for this message."""
+DEFAULT_FUTURE_TOLERANCE = timedelta(hours=DEFAULT_FUTURE_TOLERANCE_HOURS)
+
+
+def _check_not_in_future(event: RapportEvent, enqueued_at: datetime, tolerance: timedelta) -> None:
+    """A time far past the enqueue time is a producer's bug (a wrong year, a local time sent as
+    UTC): stored, it would outrank every real update and schedule digests for that year."""
+    if event.time - enqueued_at > tolerance:
+        raise InvalidEvent(
+            "time_in_future",
+            f"time is more than {tolerance / timedelta(hours=1):g} hours after the queue "
+            "received the event",
+            event.id,
+        )
+
+
+def ingest(
+    message: InboundMessage,
+    store: EventStore,
+    future_tolerance: timedelta = DEFAULT_FUTURE_TOLERANCE,
+) -> IngestResult:
+    """Process one message body; the returned disposition is final for this message.
+
+    The time check is against this message's enqueue time, so a redrive (a new message) is
+    judged afresh.
+    """
     event: RapportEvent | None = None
     try:
         event = parse_event(message.body)
+        _check_not_in_future(event, message.enqueued_at, future_tolerance)
         outcome = _apply(store, StoredEvent.of(event))
         if outcome is WriteOutcome.CONFLICT:
             raise InvalidEvent(

@@ -34,6 +34,21 @@ class ReadSettings(TableSettings):
         return timedelta(days=self.response_window_days)
 
 
+#: How far after the queue received it an event's ``time`` may lie (DESIGN §2): enough for any
+#: clock skew, far too little for a wrong year to outrank real updates.
+DEFAULT_FUTURE_TOLERANCE_HOURS = 24
+
+
+class IngestSettings(TableSettings):
+    future_tolerance_hours: int = Field(
+        default=DEFAULT_FUTURE_TOLERANCE_HOURS, alias="FUTURE_TOLERANCE_HOURS", ge=1, le=720
+    )
+
+    @property
+    def future_tolerance(self) -> timedelta:
+        return timedelta(hours=self.future_tolerance_hours)
+
+
 def load(model: type[_Settings]) -> _Settings:
     try:
         return model.model_validate(dict(os.environ))

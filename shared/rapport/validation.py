@@ -14,6 +14,7 @@ import jiter
 from pydantic import ValidationError
 
 from rapport.contract import (
+    CONTROL_CHARACTER,
     EVENT_MODELS,
     MAX_EVENT_BYTES,
     MAX_ID_LENGTH,
@@ -30,6 +31,9 @@ _ERROR_CODES = {
     "blank_string": "empty_field",
     "invalid_time": "invalid_time",
     "invalid_email": "invalid_email",
+    "unsafe_email": "unsafe_email",
+    "invalid_content_type": "invalid_content_type",
+    "invalid_uri_reference": "invalid_format",
     "invalid_timezone": "invalid_timezone",
     "string_pattern_mismatch": "invalid_format",
 }
@@ -106,10 +110,11 @@ def _has_lone_surrogate(document: Any) -> bool:
 
 
 def event_id_of(document: Any) -> str | None:
-    """The CloudEvents id of a (possibly invalid) document, if one can be read."""
+    """The CloudEvents id of a (possibly invalid) document, if one can be read and logged: an id
+    with a control character or line separator is not repeated, since it would split a log line."""
     if isinstance(document, dict):
         event_id = document.get("id")
-        if isinstance(event_id, str) and event_id:
+        if isinstance(event_id, str) and event_id and not CONTROL_CHARACTER.search(event_id):
             return event_id[:MAX_ID_LENGTH]
     return None
 

@@ -4,7 +4,7 @@ events back to life: retention means the old data is gone for good."""
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import boto3
 import pytest
@@ -17,14 +17,14 @@ from rapport.adapters.request_items import request_events
 from rapport.adapters.retention import Retention
 from rapport.ingest import Disposition, InboundMessage, ingest
 from rapport_cli.local.stack import LocalStack
-from tests.support.events import answer, body, sent
+from tests.support.events import T0, answer, body, sent
 
 pytestmark = pytest.mark.integration
 
 
 def test_a_late_event_starts_afresh_on_an_expired_request(stack: LocalStack) -> None:
     reset_clients()
-    clock = {"now": datetime(2026, 1, 1, tzinfo=UTC)}
+    clock = {"now": T0 + timedelta(days=3)}  # the queue gets each event after it happened
     retention = Retention(period=timedelta(days=30), clock=lambda: clock["now"])
 
     def deliver(event: dict[str, object]) -> Disposition:

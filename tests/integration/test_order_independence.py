@@ -5,7 +5,7 @@ as stored or as a duplicate."""
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import boto3
@@ -29,7 +29,7 @@ _NOTES = st.one_of(st.none(), st.sampled_from(["I only connect with people I've 
 
 
 def _deliver(store: DynamoEventStore, bodies: list[str]) -> list[Disposition]:
-    enqueued = datetime(2026, 11, 26, tzinfo=UTC)
+    enqueued = T0 + timedelta(days=31)  # after every generated event (answers up to 30 days)
     return [
         ingest(InboundMessage(str(uuid.uuid4()), text, enqueued), store).disposition
         for text in bodies

@@ -134,8 +134,11 @@ def _demo_outcomes_alone() -> dict[str, str]:
     }
 
 
-def _all_bodies() -> list[str]:
-    return DEMO.read_text(encoding="utf-8").splitlines() + [case.body for case in CASES]
+def _all_bodies(*, only_valid_cases: bool = False) -> list[str]:
+    """The demo stream and the corpus; ``only_valid_cases`` leaves out the cases the pipeline
+    quarantines although ``parse_event`` accepts them (``time_in_future``, conflicts)."""
+    cases = [case for case in CASES if case.run in VALID or not only_valid_cases]
+    return DEMO.read_text(encoding="utf-8").splitlines() + [case.body for case in cases]
 
 
 def test_with_faults_every_output_equals_the_clean_run(clean: Path, faulted: Path) -> None:
@@ -185,7 +188,7 @@ def test_the_faults_were_really_injected_at_about_the_asked_rates(faulted: Path)
 
 
 def test_every_due_member_gets_exactly_one_email(clean: Path, faulted: Path) -> None:
-    due = _due_members(_valid_events(*_all_bodies()))
+    due = _due_members(_valid_events(*_all_bodies(only_valid_cases=True)))
     assert ODD_MEMBER in due
     assert len(due) >= 7
     for out in (clean, faulted):

@@ -16,7 +16,7 @@ from typing import Any
 import jsonschema
 import pytest
 
-from rapport.validation import parse_event
+from rapport.validation import InvalidEvent, parse_event, validate_document
 from rapport_cli.generator import GeneratorConfig, generate
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -101,3 +101,92 @@ def test_the_schema_agrees_with_the_models_on_generated_lines() -> None:
         else:
             assert schema_errors(document) == [], line.text
     assert rejected > 0
+
+
+SAMPLES = {
+    path.stem: json.loads(path.read_text(encoding="utf-8"))
+    for path in (ROOT / "events" / "samples").glob("*.json")
+}
+
+
+def _sample_with(sample: str, path: str, value: str) -> dict[str, Any]:
+    """A sample event with the string at dotted ``path`` replaced."""
+    document: dict[str, Any] = json.loads(json.dumps(SAMPLES[sample]))
+    *parents, leaf = path.split(".")
+    target = document
+    for part in parents:
+        target = target[part]
+    target[leaf] = value
+    return document
+
+
+# Python's ``re`` (which ``jsonschema`` uses) lets ``$`` match before a final newline, unlike
+# ECMA-262 and the models, so these cases put controls inside values, never only at the end.
+HOSTILE = [
+    ("sent", "time", "2026-11-02T09:00:00+00:60", "invalid_time"),
+    ("sent", "time", "2026-11-02T09:00:00+05:99", "invalid_time"),
+    ("sent", "time", "2026-11-02T09:00:00+24:00", "invalid_time"),
+    ("accepted", "id", "evt\u0085x", "invalid_format"),
+    ("accepted", "id", "evt\u009fx", "invalid_format"),
+    ("sent", "data.request_id", "req\u2028x", "invalid_format"),
+    ("sent", "data.sender_id", "m\u2029x", "invalid_format"),
+    ("sent", "data.recipient.member_id", "m\x7fx", "invalid_format"),
+    ("preferences_updated", "data.member_id", "m\x1bx", "invalid_format"),
+    ("accepted", "source", "https://platform.example/my requests", "invalid_format"),
+    ("accepted", "source", "<https://platform.example/>", "invalid_format"),
+    ("accepted", "source", 'https://platform.example/"x"', "invalid_format"),
+    ("accepted", "source", "https://platform.example/{id}", "invalid_format"),
+    ("accepted", "source", "https:\\\\platform.example", "invalid_format"),
+    ("accepted", "source", "https://platform.example/%zz", "invalid_format"),
+    ("accepted", "source", "http://[bad", "invalid_format"),
+    ("accepted", "source", "https://platform.example/\r\nX: 1", "invalid_format"),
+    ("accepted", "datacontenttype", "application/json-seq", "invalid_content_type"),
+    ("accepted", "datacontenttype", "application/json; foo=bar", "invalid_content_type"),
+    ("accepted", "datacontenttype", "application/json\r\nX: 1", "invalid_content_type"),
+    ("accepted", "datacontenttype", "text/plain", "invalid_content_type"),
+    (
+        "preferences_updated",
+        "data.email",
+        "=?utf-8?q?victim=40other.example?=@example.com",
+        "unsafe_email",
+    ),
+    (
+        "preferences_updated",
+        "data.email",
+        "=?utf-8?q?a=0D=0ABcc=3A_x=40evil.example?=@example.com",
+        "unsafe_email",
+    ),
+    ("preferences_updated", "data.email", "ann\r\nBcc: x@evil.example", "unsafe_email"),
+    ("preferences_updated", "data.email", ".ann@example.com", "invalid_email"),
+]
+ODD_BUT_VALID = [
+    ("sent", "time", "2026-11-02T09:00:00-23:59"),
+    ("accepted", "source", "urn:example:platform"),
+    ("accepted", "source", "/platform/requests"),
+    ("accepted", "source", "platform-a"),
+    ("accepted", "source", "http://[2001:db8::1]:8080/events?x=%2F#f"),
+    ("accepted", "datacontenttype", "Application/JSON"),
+    ("accepted", "datacontenttype", "application/cloudevents+json; charset=utf-8"),
+    ("sent", "data.request_id", "req\u00a0\u200bx"),
+    ("preferences_updated", "data.email", "x?=@example.com"),
+]
+
+
+@pytest.mark.parametrize(("sample", "path", "value", "code"), HOSTILE)
+def test_the_schema_and_the_models_both_reject_hostile_values(
+    sample: str, path: str, value: str, code: str
+) -> None:
+    document = _sample_with(sample, path, value)
+    assert schema_errors(document)
+    with pytest.raises(InvalidEvent) as caught:
+        validate_document(document)
+    assert caught.value.error_code == code
+
+
+@pytest.mark.parametrize(("sample", "path", "value"), ODD_BUT_VALID)
+def test_the_schema_and_the_models_both_accept_odd_but_valid_values(
+    sample: str, path: str, value: str
+) -> None:
+    document = _sample_with(sample, path, value)
+    assert schema_errors(document) == []
+    validate_document(document)
