@@ -53,7 +53,9 @@ def look_alike_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     stream = _write(
         base / "in\u2028put" / "stream.jsonl",  # the file name is in every quarantine row
         *(_preferences(member) for member in LOOK_ALIKES),
-        sent("req\u2028one", "john.doe", at=datetime(2026, 11, 10, 9, tzinfo=UTC)),
+        sent("req-one", "john.doe", at=datetime(2026, 11, 10, 9, tzinfo=UTC)),
+        # The contract refuses U+2028 in ids: the row is a quarantine row, its payload raw.
+        sent("req\u2028two", "john.doe", at=datetime(2026, 11, 10, 9, tzinfo=UTC)),
         '{"specversion": "1.0", "note": "not an event\u2029at all"}',
     )
     runner.run([stream], base / "out", now=NOW)
@@ -74,10 +76,15 @@ def test_look_alike_member_ids_each_get_their_own_digest_files(look_alike_run: P
 
 def test_jsonl_rows_escape_unicode_line_separators(look_alike_run: Path) -> None:
     (request,) = _rows(look_alike_run / "requests.jsonl")
-    assert request["request_id"] == "req\u2028one"
-    (quarantined,) = _rows(look_alike_run / "quarantine.jsonl")
-    assert "\u2028" in quarantined["file"]
-    assert "\u2029" in quarantined["payload"]
+    assert request["request_id"] == "req-one"
+    refused_id, not_an_event = _rows(look_alike_run / "quarantine.jsonl")
+    assert (refused_id["error_code"], not_an_event["error_code"]) == (
+        "invalid_format",
+        "missing_field",
+    )
+    assert all("\u2028" in row["file"] for row in (refused_id, not_an_event))
+    assert "req\u2028two" in refused_id["payload"]
+    assert "\u2029" in not_an_event["payload"]
     assert _rows(look_alike_run / "dead_letters.jsonl") == []
 
 

@@ -3,6 +3,7 @@ one-click unsubscribe headers, built with the stdlib so every header survives SE
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from email import message_from_bytes
 from email.errors import MessageError
@@ -17,6 +18,7 @@ from rapport.digest.render import RenderedDigest
 #: ``Undeliverable`` reasons: no message can carry this address as it is.
 UNBUILDABLE = "message_not_buildable"
 REWRITTEN = "recipient_rewritten_by_header"
+_FOLD = re.compile(rb"\r\n(?=[ \t])")
 
 
 def build_email(
@@ -49,12 +51,18 @@ def build_email(
 
 
 def _addressed_to(raw: bytes, recipient: str) -> bool:
-    """Whether a mail reader sees exactly ``recipient`` in the To header, as written."""
+    """Whether a mail reader sees exactly ``recipient`` in the To header, as written.
+
+    The header may be folded (a long address moves to a line of its own); unfolding (RFC 5322
+    2.2.3) must give the address back byte for byte, and a parser must read only that address.
+    """
     headers = raw.split(b"\r\n\r\n", 1)[0]
+    unfolded = _FOLD.sub(b"", headers).split(b"\r\n")
+    values = [line[3:].strip() for line in unfolded if line[:3].lower() == b"to:"]
     parsed = message_from_bytes(headers, policy=default)["To"]
     addresses: tuple[Address, ...] = getattr(parsed, "addresses", ())
     return (
-        f"\r\nTo: {recipient}\r\n".encode() in b"\r\n" + headers + b"\r\n"
+        values == [recipient.encode()]
         and len(addresses) == 1
         and addresses[0].addr_spec == recipient
     )
