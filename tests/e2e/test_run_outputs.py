@@ -55,7 +55,10 @@ def look_alike_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
         *(_preferences(member) for member in LOOK_ALIKES),
         sent("req-one", "john.doe", at=datetime(2026, 11, 10, 9, tzinfo=UTC)),
         # The contract refuses U+2028 in ids: the row is a quarantine row, its payload raw.
-        sent("req\u2028two", "john.doe", at=datetime(2026, 11, 10, 9, tzinfo=UTC)),
+        json.dumps(
+            sent("req\u2028two", "john.doe", at=datetime(2026, 11, 10, 9, tzinfo=UTC)),
+            ensure_ascii=False,  # the separator raw in the input line
+        ),
         '{"specversion": "1.0", "note": "not an event\u2029at all"}',
     )
     runner.run([stream], base / "out", now=NOW)
