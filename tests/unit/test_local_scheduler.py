@@ -11,6 +11,7 @@ import pytest
 
 from rapport_cli.local.scheduler import run_scheduled
 from rapport_cli.local.stack import AsyncRetries, LocalFunction
+from rapport_cli.local.template import load_template
 
 SCHEDULED = datetime(2026, 11, 16, 18, tzinfo=UTC)
 
@@ -74,3 +75,10 @@ def test_the_retry_config_is_read_from_the_template_properties_or_lambdas_defaul
     assert AsyncRetries.from_properties({}) == AsyncRetries(2, timedelta(hours=6))
     configured = {"EventInvokeConfig": {"MaximumRetryAttempts": 1, "MaximumEventAgeInSeconds": 60}}
     assert AsyncRetries.from_properties(configured) == AsyncRetries(1, timedelta(seconds=60))
+
+
+def test_the_template_declares_the_retries_the_local_run_follows() -> None:
+    """Declared, not left to Lambda's defaults (6 hours): a failed run stops being retried
+    before the next hourly run starts."""
+    properties = load_template()["Resources"]["ScheduleDigestsFunction"]["Properties"]
+    assert AsyncRetries.from_properties(properties) == AsyncRetries(2, timedelta(seconds=3300))
