@@ -9,13 +9,12 @@ patterns stay as they were.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 from rapport.codes import Outcome
-from rapport.contract import Recipient, RequestDeclined, RequestEvent, RequestSent
+from rapport.contract import LATEST_TIME, Recipient, RequestDeclined, RequestEvent, RequestSent
 from rapport.reasons import Classification, classify
-from rapport.state import RequestHistory, request_facts
+from rapport.state import RequestHistory, request_facts, resolve
 
 #: Stands for an erased recipient wherever the contract needs an id.
 ERASED_MEMBER = "[erased]"
@@ -28,8 +27,8 @@ class RedactedRequest:
     kept_reasons: Classification | None
 
 
-def _without_recipient(event: RequestEvent) -> RequestEvent:
-    if isinstance(event, RequestSent):
+def _without_recipient(event: RequestEvent, member_id: str) -> RequestEvent:
+    if isinstance(event, RequestSent) and event.data.recipient.member_id == member_id:
         data = event.data.model_copy(update={"recipient": Recipient(member_id=ERASED_MEMBER)})
         return event.model_copy(update={"data": data})
     if isinstance(event, RequestDeclined) and event.data.note is not None:
@@ -37,26 +36,24 @@ def _without_recipient(event: RequestEvent) -> RequestEvent:
     return event
 
 
-def _reasons_without_quotes(history: Sequence[RequestEvent]) -> Classification | None:
+def _reasons_without_quotes(history: RequestHistory) -> Classification | None:
     """The reasons of the decline that decides the request, minus evidence quoting its note."""
-    declines = [event for event in history if isinstance(event, RequestDeclined)]
-    noted = [event for event in declines if event.data.note is not None]
-    if not noted:
+    resolution = resolve(history, LATEST_TIME)
+    decline = resolution.answer
+    if not isinstance(decline, RequestDeclined) or decline.data.note is None:
         return None
-    decline = min(declines, key=lambda event: (event.time, event.source, event.id))
-    sents = [event for event in history if isinstance(event, RequestSent)]
-    sent = min(sents, key=lambda event: (event.time, event.source, event.id)) if sents else None
-    reasons = classify(decline.data.note, request_facts(sent), Outcome.DECLINED)
+    reasons = classify(decline.data.note, request_facts(resolution.sent), Outcome.DECLINED)
     kept = tuple(evidence for evidence in reasons.evidence if evidence.source != "note")
     return reasons.model_copy(update={"evidence": kept, "language": None})
 
 
-def redact_recipient(history: RequestHistory) -> RedactedRequest:
-    """The recipient's part of one request taken out, the sender's part and its reasons kept."""
+def redact_recipient(history: RequestHistory, member_id: str) -> RedactedRequest:
+    """The part of recipient ``member_id`` taken out of one request they received, the sender's
+    part and its reasons kept."""
     redacted = {
         index: changed
         for index, event in enumerate(history)
-        if (changed := _without_recipient(event)) != event
+        if (changed := _without_recipient(event, member_id)) != event
     }
     kept = history.kept_reasons or _reasons_without_quotes(history)
     return RedactedRequest(redacted, kept)

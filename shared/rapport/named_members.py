@@ -18,10 +18,12 @@ MEMBER_ID_KEYS = frozenset({"member_id", "sender_id"})
 #: A payload naming more members than this is not any platform's event; the first ones are kept.
 MAX_NAMED = 64
 
-_STRING = r'"((?:[^"\\]|\\.)*)"'
-_VALUE = r"\s*:\s*" + _STRING
+#: Bounds keep the scan linear on hostile bodies (an unclosed string would otherwise be rescanned
+#: from every quote): a key is short, and a 128-character id is at most 1,536 escaped characters.
+_KEY = r'"((?:[^"\\]|\\.){1,64})"'
+_VALUE = r'\s*:\s*"((?:[^"\\]|\\.){1,1600})"'
 #: Any key and its string value, so escaped spellings of a key (``member\u005fid``) count too.
-_PAIR = re.compile(_STRING + _VALUE, re.DOTALL)
+_PAIR = re.compile(_KEY + _VALUE, re.DOTALL)
 #: The keys as written, found wherever they are: a broken string earlier in the body (an
 #: unclosed quote) can shift ``_PAIR`` off the real pairs, never this.
 _PLAIN_KEY = re.compile('"(' + "|".join(sorted(MEMBER_ID_KEYS)) + ')"' + _VALUE, re.DOTALL)

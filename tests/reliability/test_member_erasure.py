@@ -215,3 +215,59 @@ def test_a_recipient_whose_payloads_never_parsed_is_exported_and_erased(
     assert after.sent.data.note == "Fellow PMP here"
     assert export_member(table, recipient)["received_requests"] == []
     assert export_member(table, sender)["profile"] is not None
+
+
+def test_a_second_recipient_for_one_request_is_refused_and_both_can_be_erased(
+    stack: LocalStack, process_events: Handler
+) -> None:
+    """A request has one recipient. A sent event naming another would overwrite the link that
+    erasure follows, so it is quarantined, and the quarantined copy is linked to both."""
+    table = stack.tables["RapportTable"]
+    sender, first, second = "m-two-sender", "m-two-first", "m-two-second"
+    deliver(
+        process_events,
+        [
+            _sent_to(sender, "req-1", first, "Head of the first", None),
+            body(
+                {
+                    **json.loads(_sent_to(sender, "req-1", second, "Head of the second", None)),
+                    "id": "sent-again",
+                }
+            ),
+        ],
+        AS_OF,
+    )
+    [quarantined] = export_member(table, second)["quarantined"]
+    assert quarantined["error_code"] == "conflicting_recipient"
+    assert [item["request_id"] for item in export_member(table, first)["received_requests"]] == [
+        "req-1"
+    ]
+
+    erase_member(table, first)
+    erase_member(table, second)
+    for theirs in (first, second, "Head of the first", "Head of the second"):
+        assert [item for item in _scan(table) if theirs in _item_text(item)] == []
+    [history] = DynamoDigestStore(table).member_requests(sender)
+    assert [event.data.sender_id for event in history] == [sender]
+
+
+def test_quarantine_items_linked_the_old_way_are_still_exported_and_erased(
+    stack: LocalStack, process_events: Handler
+) -> None:
+    """The previous release put the member's key on the quarantine item itself (in
+    MemberIndex) instead of a link in their partition; such items must not be left behind."""
+    table = stack.tables["RapportTable"]
+    deliver(process_events, ['{"specversion": "1.0", "note": "old.way@example.org"}'], AS_OF)
+    dynamodb = boto3.client("dynamodb")
+    [item] = [item for item in _scan(table) if item["kind"]["S"] == "quarantine"]
+    dynamodb.update_item(
+        TableName=table,
+        Key={"pk": item["pk"], "sk": item["sk"]},
+        UpdateExpression="SET member_ref = :ref",
+        ExpressionAttributeValues={":ref": {"S": "MEMBER#m-old-way"}},
+    )
+    assert [row["payload"] for row in export_member(table, "m-old-way")["quarantined"]] == [
+        item["payload"]["S"]
+    ]
+    assert erase_member(table, "m-old-way").deleted == 1
+    assert [row for row in _scan(table) if "old.way@example.org" in _item_text(row)] == []

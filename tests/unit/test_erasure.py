@@ -29,7 +29,7 @@ def _history(decline_note: str | None = WORDS) -> RequestHistory:
 
 
 def _applied(history: RequestHistory) -> RequestHistory:
-    redaction = redact_recipient(history)
+    redaction = redact_recipient(history, "m-recipient")
     events = [redaction.redacted.get(index, event) for index, event in enumerate(history)]
     return RequestHistory(events, redaction.kept_reasons)
 
@@ -74,13 +74,13 @@ def test_the_senders_facts_and_reasons_stay() -> None:
 
 def test_redacting_twice_changes_nothing_more() -> None:
     once = _applied(_history())
-    again = redact_recipient(once)
+    again = redact_recipient(once, "m-recipient")
     assert again.redacted == {}
     assert again.kept_reasons == once.kept_reasons
 
 
 def test_a_decline_without_words_keeps_no_reasons_to_replace_them() -> None:
-    redaction = redact_recipient(_history(decline_note=None))
+    redaction = redact_recipient(_history(decline_note=None), "m-recipient")
     assert redaction.kept_reasons is None
     assert list(redaction.redacted) == [0]  # only the recipient in the sent event
     status = request_status(_applied(_history(decline_note=None)), NOW)

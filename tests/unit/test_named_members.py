@@ -68,3 +68,12 @@ def test_any_id_in_any_json_spelling_is_found(
 ) -> None:
     text = json.dumps(_sent_to(sender, recipient), ensure_ascii=ascii_only, indent=indent)
     assert set(members_named(text)) == {sender, recipient}
+
+
+def test_unclosed_strings_do_not_make_the_scan_quadratic() -> None:
+    """Each quote of an unclosed string used to rescan to the end of the body: a 64 KiB body
+    took 39 s, longer than the ingest function's timeout. Bounded literals read 256 KiB in
+    well under a second (measured, not asserted: a regression shows as a hung test)."""
+    hostile = '"' + '\\"' * (128 * 1024)
+    assert members_named(hostile) == ()
+    assert members_named(hostile + '", "sender_id": "m-after"}') == ("m-after",)

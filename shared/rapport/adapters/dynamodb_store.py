@@ -47,6 +47,10 @@ _SENT_EVENT_UPDATE = _REQUEST_EVENT_UPDATE + ", #ref = :ref"
 _REQUEST_EVENT_CONDITION = (
     "attribute_not_exists(#ev) AND (attribute_not_exists(#exp) OR #exp > :now)"
 )
+#: A request has one recipient: a second sent event naming another is refused, not merged.
+_SENT_EVENT_CONDITION = (
+    _REQUEST_EVENT_CONDITION + " AND (attribute_not_exists(#ref) OR #ref = :ref)"
+)
 _REQUEST_EVENT_NAMES = {
     "#kind": "kind",
     "#sender": "sender_id",
@@ -56,6 +60,7 @@ _REQUEST_EVENT_NAMES = {
 _SENT_EVENT_NAMES = {**_REQUEST_EVENT_NAMES, "#ref": keys.MEMBER_REF}
 _REQUEST_KIND = {"S": "request"}
 NAMED_KIND = "named_in"
+_LINK_MARGIN_SECONDS = 7 * 86_400
 
 
 def _s(value: str) -> dict[str, str]:
@@ -150,7 +155,12 @@ class DynamoEventStore:
             self.recent.remember(location, stored.fingerprint)
             return WriteOutcome.APPLIED
         outcome = _outcome_from_existing(existing, attribute, stored.fingerprint, token)
-        if outcome is None:  # the condition only tests this attribute, so it must be there
+        if outcome is None and isinstance(data, SentData):
+            raise PermanentStoreError(
+                "conflicting_recipient",
+                "The request was already sent to another recipient; a request has one",
+            )
+        if outcome is None:  # the condition tests only this attribute and the recipient
             raise RuntimeError("conditional write failed without an existing event")
         self.recent.remember(location, existing[attribute]["M"]["h"]["S"])  # what DynamoDB holds
         return outcome
@@ -194,7 +204,7 @@ class DynamoEventStore:
             "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
             "Key": {"pk": {"S": pk}, "sk": {"S": sk}},
             "UpdateExpression": _SENT_EVENT_UPDATE if values else _REQUEST_EVENT_UPDATE,
-            "ConditionExpression": _REQUEST_EVENT_CONDITION,
+            "ConditionExpression": _SENT_EVENT_CONDITION if values else _REQUEST_EVENT_CONDITION,
             "ExpressionAttributeNames": {
                 "#ev": attribute,
                 **(_SENT_EVENT_NAMES if values else _REQUEST_EVENT_NAMES),
@@ -356,7 +366,9 @@ class DynamoEventStore:
                 "sk": _s(keys.named_sk(quarantine_id)),
                 "kind": _s(NAMED_KIND),
                 "quarantine_id": _s(quarantine_id),
-                EXPIRES_AT: self.retention.expiry(),
+                # TTL deletes in no set order: a link outlives its item, never the reverse, so
+                # an expired item that still holds data can be found until it is gone.
+                EXPIRES_AT: {"N": str(int(self.retention.expiry()["N"]) + _LINK_MARGIN_SECONDS)},
             }
             for member_id in member_ids
         ]

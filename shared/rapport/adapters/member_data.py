@@ -34,7 +34,8 @@ from rapport.identity import canonical_json
 from rapport.named_members import members_named
 
 Item = dict[str, Any]
-#: A received request changed by its sender while it was being redacted is read and redacted again.
+#: A received request whose recipient link changed while it was being redacted (someone else
+#: erased or re-linked it) is read and redacted again.
 _REDACT_ATTEMPTS = 5
 _DELETE_BATCH = 25  # BatchWriteItem's limit
 _DELETE_ATTEMPTS = 8
@@ -66,18 +67,21 @@ def _partition(table: str, member_id: str) -> Iterator[Item]:
     )
 
 
-def _received_keys(table: str, member_id: str) -> list[Item]:
-    """Keys of the requests the member received (the index is eventually consistent)."""
-    return [
-        {"pk": item["pk"], "sk": item["sk"]}
-        for item in _query(
-            table,
-            IndexName=keys.MEMBER_INDEX,
-            KeyConditionExpression="#ref = :ref",
-            ExpressionAttributeNames={"#ref": keys.MEMBER_REF},
-            ExpressionAttributeValues={":ref": {"S": keys.member_pk(member_id)}},
-        )
-    ]
+def _indexed_keys(table: str, member_id: str) -> tuple[list[Item], list[Item]]:
+    """Keys the index holds for the member (it is eventually consistent): the requests they
+    received, and quarantine items that an earlier release linked through the index itself."""
+    received: list[Item] = []
+    quarantined: list[Item] = []
+    for item in _query(
+        table,
+        IndexName=keys.MEMBER_INDEX,
+        KeyConditionExpression="#ref = :ref",
+        ExpressionAttributeNames={"#ref": keys.MEMBER_REF},
+        ExpressionAttributeValues={":ref": {"S": keys.member_pk(member_id)}},
+    ):
+        key = {"pk": item["pk"], "sk": item["sk"]}
+        (received if item["pk"]["S"].startswith("MEMBER#") else quarantined).append(key)
+    return received, quarantined
 
 
 def _get(table: str, key: Item) -> Item | None:
@@ -158,11 +162,12 @@ def export_member(table: str, member_id: str, retention: Retention | None = None
             )
         elif kind == "digest" and "record" in item:
             export["digests"].append(json.loads(item["record"]["S"]))
-    for key in _quarantine_keys(partition):
+    received_keys, indexed_quarantine = _indexed_keys(table, member_id)
+    for key in _quarantine_keys(partition) + indexed_quarantine:
         quarantined = _get(table, key)
         if quarantined and retention.live(quarantined):
             export["quarantined"].append(vars(QuarantinedEvent.from_item(quarantined)))
-    for key in _received_keys(table, member_id):
+    for key in received_keys:
         received = _get(table, key)
         if _received_by(received, member_id) and retention.live(received):
             export["received_requests"].append(_as_recipient(received))
@@ -190,7 +195,7 @@ def _redact_received(table: str, key: Item, member_id: str) -> bool:
         if not _received_by(item, member_id):
             return False
         stored = stored_request_events(item)
-        redaction = redact_recipient(request_events(item))
+        redaction = redact_recipient(request_events(item), member_id)
         names: dict[str, str] = {"#ref": keys.MEMBER_REF}
         values: dict[str, Any] = {":ref": {"S": keys.member_pk(member_id)}}
         updates = []
@@ -229,8 +234,9 @@ def erase_member(table: str, member_id: str) -> Erasure:
     most): see docs/operations.md.
     """
     partition = list(_partition(table, member_id))
+    received, indexed_quarantine = _indexed_keys(table, member_id)
     quarantined, others_links = [], []
-    for key in _quarantine_keys(partition):
+    for key in _quarantine_keys(partition) + indexed_quarantine:
         if (item := _get(table, key)) is None:
             continue
         quarantined.append(key)
@@ -241,7 +247,6 @@ def erase_member(table: str, member_id: str) -> Erasure:
             for other in members_named(payload_of(item))
             if other != member_id
         ]
-    received = _received_keys(table, member_id)
     redacted = sum(_redact_received(table, key, member_id) for key in received)
     deleted = [{"pk": item["pk"], "sk": item["sk"]} for item in partition] + quarantined
     _delete(table, deleted + others_links)

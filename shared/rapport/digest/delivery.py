@@ -123,18 +123,19 @@ def deliver(
     if claim.outcome is ClaimOutcome.IN_PROGRESS:
         raise DigestInProgress(f"the digest for week {job.week_start} is being sent")
 
-    insights = build_insights(
-        job.member_id,
-        repository.member_requests(job.member_id),
-        job.week_start,
-        profile.schedule.timezone,
-        job.as_of,
-        window=settings.response_window,
-        first_digest=profile.digests_sent == 0,
-    )
-    link = unsubscribe_link(settings, job.member_id, now)
-    rendered = render_digest(insights, profile.schedule.timezone, link)
-    try:
+    insights: DigestInsights | None = None
+    try:  # from here on the claim is ours: released on any failure, so a retry can take it
+        insights = build_insights(
+            job.member_id,
+            repository.member_requests(job.member_id),
+            job.week_start,
+            profile.schedule.timezone,
+            job.as_of,
+            window=settings.response_window,
+            first_digest=profile.digests_sent == 0,
+        )
+        link = unsubscribe_link(settings, job.member_id, now)
+        rendered = render_digest(insights, profile.schedule.timezone, link)
         raw = build_email(
             rendered,
             sender=settings.sender,
