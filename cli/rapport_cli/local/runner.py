@@ -54,8 +54,9 @@ INGEST_FUNCTION = "ProcessEventsFunction"
 TABLE = "RapportTable"
 
 # The runner plays the platform (publishing) and Lambda's SQS poller, which in AWS keep retrying
-# far longer than a function's SDK does: more attempts, so injected faults test the functions.
-_RUNNER_CONFIG = Config(retries={"mode": "standard", "max_attempts": 9})
+# far longer than a function's SDK does: more attempts (free while faults are injected, since
+# backoff is then zero), so injected faults test the functions, not the runner's own reads.
+_RUNNER_CONFIG = Config(retries={"mode": "standard", "max_attempts": 20})
 
 
 class AccountingError(RuntimeError):
