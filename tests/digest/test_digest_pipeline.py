@@ -27,6 +27,7 @@ from rapport.digest import tokens
 from rapport.digest.delivery import DeliverySettings, DeliveryStatus, DigestInProgress, deliver
 from rapport.digest.jobs import DigestJob
 from rapport.ingest import InboundMessage, ingest
+from rapport.validation import InvalidEvent
 from rapport_cli.local.event_source import DrainResult, drain
 from rapport_cli.local.lambda_runtime import FunctionHost
 from rapport_cli.local.stack import LocalStack
@@ -389,6 +390,31 @@ def test_an_address_no_header_can_carry_settles_the_week_and_is_never_sent(
     assert (claim["status"]["S"], claim["reason"]["S"]) == ("undeliverable", reason)
     assert "lease_until" not in claim
     assert _schedule(host) == 0  # the next digest is due next week, not again this hour
+
+
+def test_a_digest_that_cannot_be_built_releases_its_claim(stack: LocalStack) -> None:
+    """Reading or rendering can fail after the week is claimed (here a stored event the read
+    side cannot decode): the claim goes, so a retry is not refused as "in progress"."""
+    reset_clients()
+    member = _member()
+    _subscribe(stack, member)
+    table = stack.tables["RapportTable"]
+    boto3.client("dynamodb").put_item(
+        TableName=table,
+        Item={
+            "pk": {"S": keys.member_pk(member)},
+            "sk": {"S": keys.request_sk("req-broken")},
+            "kind": {"S": "request"},
+            "ev_0": {"M": {"h": {"S": "x"}, "e": {"S": '{"specversion": "0.3"}'}}},
+        },
+    )
+    store = DynamoDigestStore(table)
+    settings = DeliverySettings("digest@rapport.example", "https://u.example/", b"key")
+    job = DigestJob(member_id=member, week_start=WEEK, as_of=NOW)
+    with pytest.raises(InvalidEvent):
+        deliver(job, store, SesMailer(), settings, NOW)
+    claim_key = {"pk": {"S": keys.member_pk(member)}, "sk": {"S": keys.digest_sk(WEEK)}}
+    assert "Item" not in boto3.client("dynamodb").get_item(TableName=table, Key=claim_key)
 
 
 def test_a_failed_record_after_sending_is_retried_not_sent_again(stack: LocalStack) -> None:
