@@ -6,11 +6,19 @@ from __future__ import annotations
 import json
 import logging
 import os
+import threading
 import urllib.request
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
+from typing import Any
 
-from moto.server import ThreadedMotoServer
+from moto.moto_server.threaded_moto_server import ThreadedMotoServer
+from moto.moto_server.werkzeug_app import (
+    DomainDispatcherApplication,
+    MotoRequestHandler,
+    create_backend_app,
+)
+from werkzeug.serving import make_server
 
 from rapport.adapters.aws import reset_clients
 
@@ -51,6 +59,38 @@ def aws_endpoint(endpoint: str) -> Iterator[str]:
         reset_clients()
 
 
+class _OneDynamoDBRequestAtATime:
+    """WSGI middleware: DynamoDB requests are handled one at a time.
+
+    DynamoDB applies each conditional write atomically; moto reads the item, checks the
+    condition and writes it back with no lock, so two threads racing on one item can both
+    succeed (two digest claims for one member-week, two emails). Serialising DynamoDB requests
+    restores the guarantee the code relies on; other services (SQS long polls) stay concurrent.
+    """
+
+    def __init__(self, app: Callable[..., Iterable[bytes]]) -> None:
+        self.app = app
+        self.lock = threading.Lock()
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
+        if not str(environ.get("HTTP_X_AMZ_TARGET", "")).startswith("DynamoDB_"):
+            return self.app(environ, start_response)
+        with self.lock:
+            return list(self.app(environ, start_response))  # the whole response, inside
+
+
+class _AtomicMotoServer(ThreadedMotoServer):
+    """moto's threaded server, with DynamoDB's per-request atomicity."""
+
+    def _server_entry(self) -> None:
+        app = _OneDynamoDBRequestAtATime(DomainDispatcherApplication(create_backend_app))
+        self._server = make_server(
+            self._ip_address, self._port, app, True, request_handler=MotoRequestHandler
+        )
+        self._server_ready_event.set()
+        self._server.serve_forever()
+
+
 @contextmanager
 def moto_server() -> Iterator[str]:
     """Start moto on 127.0.0.1 and point the environment at it for the block.
@@ -59,7 +99,7 @@ def moto_server() -> Iterator[str]:
     with an empty local AWS.
     """
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one line per request otherwise
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server = _AtomicMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
     host, port = server.get_host_and_port()
     endpoint = f"http://{host}:{port}"
