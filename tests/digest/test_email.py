@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime
 from email import message_from_bytes, policy
+from email.header import decode_header, make_header
 from email.message import EmailMessage
 from html.parser import HTMLParser
 from typing import Any
@@ -83,6 +85,49 @@ def test_one_click_unsubscribe_headers_are_present() -> None:
     assert message["From"] == "digest@rapport.example"
     assert message["To"] == "dana@example.com"
     assert message["Subject"].startswith("Your week: 3 sent, 0 accepted, 3 declined")
+
+
+LONG_LINK = "https://abcdefghijklmnopqrstuvwxyz0123.lambda-url.eu-west-1.on.aws/?token=" + "t" * 160
+
+
+def _raw_headers(link: str = LONG_LINK) -> dict[str, bytes]:
+    """The message's headers as bytes on the wire, unfolded (RFC 5322 2.2.3), not decoded."""
+    insights = build_insights("m-dana", _requests(), WEEK, "UTC", AS_OF, first_digest=True)
+    raw = build_email(
+        render_digest(insights, "UTC", link),
+        sender="digest@rapport.example",
+        recipient="dana@example.com",
+        unsubscribe_url=link,
+        sent_at=AS_OF,
+    )
+    head = re.sub(rb"\r\n(?=[ \t])", b"", raw.split(b"\r\n\r\n", 1)[0])
+    assert max(len(line) for line in raw.split(b"\r\n")) <= 998  # RFC 5322's hard limit
+    return {
+        name.decode("ascii"): value.strip()
+        for name, _, value in (line.partition(b":") for line in head.split(b"\r\n"))
+    }
+
+
+def test_one_click_unsubscribe_headers_are_plain_on_the_wire() -> None:
+    """RFC 2369/8058 as a mail provider reads them: the bytes, not a decoding parser's view."""
+    headers = _raw_headers()
+    assert headers["List-Unsubscribe"] == f"<{LONG_LINK}>".encode()
+    assert headers["List-Unsubscribe-Post"] == b"List-Unsubscribe=One-Click"
+    assert b"=?" not in headers["List-Unsubscribe"]
+
+
+def test_every_header_is_well_formed_on_the_wire() -> None:
+    headers = _raw_headers()
+    assert headers["From"] == b"digest@rapport.example"
+    assert headers["To"] == b"dana@example.com"
+    assert headers["Date"] == b"Mon, 09 Nov 2026 09:00:00 +0000"
+    assert re.fullmatch(rb"<[^<>@\s]+@rapport\.example>", headers["Message-ID"])
+    assert headers["MIME-Version"] == b"1.0"
+    assert all(value.isascii() for value in headers.values())
+    # The subject is non-ASCII (an em dash): RFC 2047 encoded-words, decoding to the subject.
+    subject = str(make_header(decode_header(headers["Subject"].decode("ascii"))))
+    assert subject.startswith("Your week: 3 sent, 0 accepted, 3 declined")
+    assert subject == _message()["Subject"]
 
 
 @pytest.mark.parametrize("note", HOSTILE)

@@ -4,6 +4,7 @@ independent, deliberately simple reading of the stream agrees with."""
 from __future__ import annotations
 
 import json
+import re
 from collections import defaultdict
 from datetime import UTC, datetime, time, timedelta
 from email import message_from_bytes, policy
@@ -152,6 +153,11 @@ def test_every_email_has_both_parts_and_one_click_headers(digest_run: runner.Run
         ]
         assert message["List-Unsubscribe"].startswith("<https://")
         assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+        # As a mail provider reads it: the raw header line, not what a decoding parser returns.
+        head = path.read_bytes().split(b"\r\n\r\n", 1)[0].split(b"\r\n")
+        [unsubscribe] = [line for line in head if line.startswith(b"List-Unsubscribe:")]
+        assert re.fullmatch(rb"List-Unsubscribe: <https://[\x21-\x3b\x3d\x3f-\x7e]+>", unsubscribe)
+        assert b"List-Unsubscribe-Post: List-Unsubscribe=One-Click" in head
         html_part = message.get_body(preferencelist=("html",))
         assert html_part is not None
         assert path.with_suffix(".html").read_text() == html_part.get_content().replace(

@@ -19,6 +19,11 @@ from rapport.digest.render import RenderedDigest
 UNBUILDABLE = "message_not_buildable"
 REWRITTEN = "recipient_rewritten_by_header"
 _FOLD = re.compile(rb"\r\n(?=[ \t])")
+#: Serialised with lines up to RFC 5322's 998 characters: at SMTP's 78, the email package folds a
+#: long unsubscribe URL by RFC 2047-encoding it, and RFC 2369 headers must carry a plain <URL>
+#: (mail providers look for it to offer one-click unsubscribe). The bodies were encoded when set,
+#: at 76 characters a line, as quoted-printable requires.
+_WIRE = SMTP.clone(max_line_length=998)
 
 
 def build_email(
@@ -87,4 +92,4 @@ def _message(
     # Quoted-printable keeps the message 7-bit clean, as SES expects of raw messages.
     message.set_content(rendered.text, subtype="plain", charset="utf-8", cte="quoted-printable")
     message.add_alternative(rendered.html, subtype="html", charset="utf-8", cte="quoted-printable")
-    return message.as_bytes()
+    return message.as_bytes(policy=_WIRE)
