@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from email import message_from_bytes, policy
 from email.header import decode_header, make_header
 from email.message import EmailMessage
@@ -16,7 +16,7 @@ from rapport.contract import PreferencesUpdated, RequestEvent
 from rapport.digest.email_message import REWRITTEN, UNBUILDABLE, build_email
 from rapport.digest.insights import build_insights
 from rapport.digest.ports import Undeliverable
-from rapport.digest.render import render_digest
+from rapport.digest.render import render_digest, week_span
 from rapport.validation import parse_event
 from tests.support.events import answer, body, sent
 
@@ -175,3 +175,22 @@ def test_no_message_goes_to_an_address_other_than_the_members(recipient: str, re
     with pytest.raises(Undeliverable) as refused:
         _message(recipient)
     assert refused.value.reason == reason
+
+
+@pytest.mark.parametrize(
+    ("first", "expected"),
+    [
+        (date(2026, 11, 9), "9–15 Nov 2026"),
+        (date(2026, 11, 30), "30 Nov – 6 Dec 2026"),
+        (date(2026, 12, 28), "28 Dec 2026 – 3 Jan 2027"),
+    ],
+)
+def test_the_week_is_named_by_its_seven_days(first: date, expected: str) -> None:
+    assert week_span(first, first + timedelta(days=6)) == expected
+
+
+def test_the_digest_names_its_week_without_an_eighth_day() -> None:
+    message = _message()
+    text = message.get_body(preferencelist=("plain",)).get_content()  # type: ignore[union-attr]
+    assert "week of 2–8 Nov 2026" in text  # WEEK is Monday 2 November
+    assert "9 Nov" not in text

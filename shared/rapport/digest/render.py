@@ -7,6 +7,7 @@ can never become markup. Numbers and sentences are prepared here so templates st
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date, timedelta
 from functools import cache
 from typing import Any
 
@@ -101,6 +102,16 @@ def subject_for(insights: DigestInsights) -> str:
     )
 
 
+def week_span(first: date, last: date) -> str:
+    """A week's days as people write them: "9–15 Nov 2026", "30 Nov – 6 Dec 2026",
+    "28 Dec 2026 – 3 Jan 2027" (both days included; never an exclusive end read as an 8th)."""
+    if (first.year, first.month) == (last.year, last.month):
+        return f"{first.day}–{last.day} {last:%b %Y}"
+    if first.year == last.year:
+        return f"{first.day} {first:%b} – {last.day} {last:%b %Y}"
+    return f"{first.day} {first:%b %Y} – {last.day} {last:%b %Y}"
+
+
 def render_digest(insights: DigestInsights, timezone: str, unsubscribe_url: str) -> RenderedDigest:
     week = insights.week
     subject = subject_for(insights)
@@ -109,8 +120,7 @@ def render_digest(insights: DigestInsights, timezone: str, unsubscribe_url: str)
         "subject": subject,
         "timezone": timezone,
         "unsubscribe_url": unsubscribe_url,
-        "week_label": f"{week.week_start.strftime('%d %b %Y')} to "
-        f"{insights.week_end.strftime('%d %b %Y')}",
+        "week_label": week_span(week.week_start, insights.week_end - timedelta(days=1)),
         "headline": (
             f"{week.sent} request{'s' if week.sent != 1 else ''} sent, "
             f"{week.accepted} accepted this week"
