@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from datetime import UTC, date, datetime, timedelta
 from email import message_from_bytes, policy
@@ -11,12 +12,14 @@ from html.parser import HTMLParser
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from rapport.contract import PreferencesUpdated, RequestEvent
 from rapport.digest.email_message import REWRITTEN, UNBUILDABLE, build_email
-from rapport.digest.insights import build_insights
+from rapport.digest.insights import WeekCounts, build_insights
 from rapport.digest.ports import Undeliverable
-from rapport.digest.render import render_digest, week_span
+from rapport.digest.render import render_digest, subject_for, week_span
 from rapport.validation import parse_event
 from tests.support.events import answer, body, sent
 
@@ -84,7 +87,7 @@ def test_one_click_unsubscribe_headers_are_present() -> None:
     assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     assert message["From"] == "digest@rapport.example"
     assert message["To"] == "dana@example.com"
-    assert message["Subject"].startswith("Your week: 3 sent, 0 accepted, 3 declined")
+    assert message["Subject"] == "Your week: 3 sent · 0 of 3 decided accepted (0%)"
 
 
 LONG_LINK = "https://abcdefghijklmnopqrstuvwxyz0123.lambda-url.eu-west-1.on.aws/?token=" + "t" * 160
@@ -126,7 +129,7 @@ def test_every_header_is_well_formed_on_the_wire() -> None:
     assert all(value.isascii() for value in headers.values())
     # The subject is non-ASCII (an em dash): RFC 2047 encoded-words, decoding to the subject.
     subject = str(make_header(decode_header(headers["Subject"].decode("ascii"))))
-    assert subject.startswith("Your week: 3 sent, 0 accepted, 3 declined")
+    assert subject == "Your week: 3 sent · 0 of 3 decided accepted (0%)"
     assert subject == _message()["Subject"]
 
 
@@ -194,3 +197,30 @@ def test_the_digest_names_its_week_without_an_eighth_day() -> None:
     text = message.get_body(preferencelist=("plain",)).get_content()  # type: ignore[union-attr]
     assert "week of 2–8 Nov 2026" in text  # WEEK is Monday 2 November
     assert "9 Nov" not in text
+
+
+@given(
+    sent=st.integers(0, 30),
+    accepted=st.integers(0, 30),
+    declined=st.integers(0, 30),
+    no_response=st.integers(0, 30),
+)
+def test_the_subjects_figures_add_up(
+    sent: int, accepted: int, declined: int, no_response: int
+) -> None:
+    """The issue's "2 sent, 2 accepted, 0 declined — acceptance 67%" could not be worked out
+    from its own numbers; now the rate's numerator and denominator are both in the subject."""
+    insights = build_insights("m-dana", _requests(), WEEK, "UTC", AS_OF)
+    week = WeekCounts(WEEK, sent, accepted, declined, 0, no_response)
+    subject = subject_for(dataclasses.replace(insights, week=week))
+    decided = accepted + declined + no_response
+    if not decided:
+        assert subject == f"Your week: {sent} sent · none decided yet"
+        return
+    match = re.fullmatch(
+        r"Your week: (\d+) sent · (\d+) of (\d+) decided accepted \((\d+)%\)", subject
+    )
+    assert match is not None
+    shown_sent, shown_accepted, shown_decided, percent = map(int, match.groups())
+    assert (shown_sent, shown_accepted, shown_decided) == (sent, accepted, decided)
+    assert percent == round(100 * accepted / decided)

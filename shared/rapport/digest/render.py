@@ -95,10 +95,15 @@ def _trend_rows(trend: tuple[WeekCounts, ...]) -> list[dict[str, Any]]:
 
 
 def subject_for(insights: DigestInsights) -> str:
+    """Figures a reader can check against each other: the rate is accepted over decided
+    (accepted, declined or unanswered), which is not the number sent this week."""
     week = insights.week
+    decided = week.acceptance.decided
+    if not decided:
+        return f"Your week: {week.sent} sent · none decided yet"
     return (
-        f"Your week: {week.sent} sent, {week.accepted} accepted, {week.declined} declined"
-        f" — acceptance {_percent(week.acceptance_rate)}"
+        f"Your week: {week.sent} sent · {week.accepted} of {decided} decided accepted"
+        f" ({_percent(week.acceptance_rate)})"
     )
 
 
