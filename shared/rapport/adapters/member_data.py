@@ -26,7 +26,12 @@ from botocore.exceptions import ClientError
 from rapport.adapters import keys
 from rapport.adapters.aws import client
 from rapport.adapters.dynamodb_store import NAMED_KIND, QuarantinedEvent, payload_of
-from rapport.adapters.request_items import KEPT_REASONS, request_events, stored_request_events
+from rapport.adapters.request_items import (
+    KEPT_REASONS,
+    history_of,
+    request_events,
+    stored_request_events,
+)
 from rapport.adapters.retention import Retention
 from rapport.contract import RequestDeclined, RequestSent
 from rapport.erasure import redact_recipient
@@ -195,7 +200,7 @@ def _redact_received(table: str, key: Item, member_id: str) -> bool:
         if not _received_by(item, member_id):
             return False
         stored = stored_request_events(item)
-        redaction = redact_recipient(request_events(item), member_id)
+        redaction = redact_recipient(history_of(item, stored), member_id)
         names: dict[str, str] = {"#ref": keys.MEMBER_REF}
         values: dict[str, Any] = {":ref": {"S": keys.member_pk(member_id)}}
         updates = []

@@ -34,9 +34,14 @@ def stored_request_events(item: Item) -> list[tuple[str, RequestEvent]]:
 
 def request_events(item: Item) -> RequestHistory:
     """The events stored in one request item, with the reasons kept by an erasure."""
+    return history_of(item, stored_request_events(item))
+
+
+def history_of(item: Item, stored: list[tuple[str, RequestEvent]]) -> RequestHistory:
+    """``stored`` (the item's decoded events) as a history, with the item's kept reasons."""
     kept = item.get(KEPT_REASONS)
     return RequestHistory(
-        (event for _, event in stored_request_events(item)),
+        (event for _, event in stored),
         Classification.model_validate_json(kept["S"]) if kept is not None else None,
     )
 

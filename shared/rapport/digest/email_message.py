@@ -41,13 +41,20 @@ def build_email(
     decoding holds CR or LF makes the email package refuse it. Either way no retry can help.
     """
     try:
-        raw = _message(
-            rendered,
-            sender=sender,
-            recipient=recipient,
-            unsubscribe_url=unsubscribe_url,
-            sent_at=sent_at,
+        message = EmailMessage(policy=SMTP)
+        message["Subject"] = rendered.subject
+        message["From"] = sender
+        message["To"] = recipient
+        message["Date"] = format_datetime(sent_at)
+        message["Message-ID"] = make_msgid(domain=sender.rpartition("@")[2] or "rapport.invalid")
+        message["List-Unsubscribe"] = f"<{unsubscribe_url}>"
+        message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+        # Quoted-printable keeps the message 7-bit clean, as SES expects of raw messages.
+        message.set_content(rendered.text, subtype="plain", charset="utf-8", cte="quoted-printable")
+        message.add_alternative(
+            rendered.html, subtype="html", charset="utf-8", cte="quoted-printable"
         )
+        raw = message.as_bytes(policy=_WIRE)
     except (ValueError, MessageError) as exc:
         raise Undeliverable(UNBUILDABLE) from exc
     if not _addressed_to(raw, recipient):
@@ -71,25 +78,3 @@ def _addressed_to(raw: bytes, recipient: str) -> bool:
         and len(addresses) == 1
         and addresses[0].addr_spec == recipient
     )
-
-
-def _message(
-    rendered: RenderedDigest,
-    *,
-    sender: str,
-    recipient: str,
-    unsubscribe_url: str,
-    sent_at: datetime,
-) -> bytes:
-    message = EmailMessage(policy=SMTP)
-    message["Subject"] = rendered.subject
-    message["From"] = sender
-    message["To"] = recipient
-    message["Date"] = format_datetime(sent_at)
-    message["Message-ID"] = make_msgid(domain=sender.rpartition("@")[2] or "rapport.invalid")
-    message["List-Unsubscribe"] = f"<{unsubscribe_url}>"
-    message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
-    # Quoted-printable keeps the message 7-bit clean, as SES expects of raw messages.
-    message.set_content(rendered.text, subtype="plain", charset="utf-8", cte="quoted-printable")
-    message.add_alternative(rendered.html, subtype="html", charset="utf-8", cte="quoted-printable")
-    return message.as_bytes(policy=_WIRE)
