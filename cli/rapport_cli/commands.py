@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import argparse
+from datetime import datetime
 from typing import Any
+
+from rapport.contract import parse_rfc3339
 
 
 def add_command(
@@ -17,3 +20,13 @@ def add_command(
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     return parser
+
+
+def instant(text: str) -> datetime:
+    """An argument type: an RFC 3339 instant with its offset, as events carry them."""
+    try:
+        return parse_rfc3339(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not an RFC 3339 instant with an offset"
+        ) from exc

@@ -17,9 +17,9 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from rapport.contract import parse_rfc3339
 from rapport.timeutil import iso_utc
 from rapport_cli.aws_options import http_url
+from rapport_cli.commands import instant
 from rapport_cli.errors import UserError
 from rapport_cli.local import runner
 from rapport_cli.local.faults import FaultPlan, FaultSpecError
@@ -40,15 +40,6 @@ quarantine.jsonl, dead_letters.jsonl, digests/ (with --now: <member>_<week>.eml,
 .json), logs/functions.jsonl, faults.json (with --inject-faults: attempts and injected faults
 per service)
 """
-
-
-def _instant(text: str) -> Any:
-    try:
-        return parse_rfc3339(text)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(
-            f"{text!r} is not an RFC 3339 instant with an offset"
-        ) from exc
 
 
 def _fault_rates(text: str) -> str:
@@ -82,7 +73,7 @@ def register(commands: Any) -> None:
     parser.add_argument("--out", required=True, type=Path, metavar="DIR", help="output directory")
     parser.add_argument(
         "--now",
-        type=_instant,
+        type=instant,
         metavar="ISO8601",
         help=(
             "evaluate outcomes as of this instant and run the digest schedule then (default: "

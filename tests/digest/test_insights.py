@@ -89,19 +89,22 @@ def test_the_trend_has_eight_weeks_ending_with_this_one() -> None:
 
 def test_reasons_quote_the_recipients_own_words() -> None:
     insights = build_insights("m-sender", _week_of_requests(), WEEK, "UTC", AS_OF)
-    codes = [reason.code for reason in insights.top_reasons]
-    assert ReasonCode.MET_ONLY in codes
-    assert insights.recipient_words == (MET_ONLY,)
+    [met_only] = [reason for reason in insights.top_reasons if reason.code is ReasonCode.MET_ONLY]
+    assert met_only.evidence == (MET_ONLY,)
+    assert (met_only.count, met_only.stated) == (1, 1)
+    assert insights.recipient_words == ()  # quoted once, as the reason's evidence, not twice
 
 
-def test_recipient_words_are_truncated() -> None:
-    long_note = "I only connect with people I have met. " + "Really. " * 60
+def test_recipient_words_are_truncated_at_a_word() -> None:
+    long_note = "Not for me right now, thanks. " + "Really truly. " * 60
     requests = [
         _request(sent("r1", at=_at(2)), answer("declined", "r1", at=_at(3), note=long_note))
     ]
     insights = build_insights("m-sender", requests, WEEK, "UTC", AS_OF)
-    assert len(insights.recipient_words[0]) <= 160
-    assert insights.recipient_words[0].endswith("…")
+    [words] = insights.recipient_words
+    assert len(words) <= 160
+    assert words.endswith("…")
+    assert words[:-1].split()[-1] in {"Really", "truly."}
 
 
 def test_the_suggestion_follows_the_dominant_reason() -> None:
@@ -157,7 +160,7 @@ def test_no_comparison_with_fewer_than_ten_on_a_side() -> None:
 
 def test_requests_pending_for_more_than_two_weeks_are_listed() -> None:
     insights = build_insights("m-sender", _week_of_requests(), WEEK, "UTC", AS_OF)
-    assert [(item.sent_on, item.age_days) for item in insights.stale_pending] == [
+    assert [(item.sent_at.date(), item.age_days) for item in insights.stale_pending] == [
         (date(2026, 10, 30), 16)
     ]
 

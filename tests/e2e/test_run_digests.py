@@ -17,6 +17,7 @@ import pytest
 
 from rapport_cli.local import runner
 from rapport_cli.main import main
+from rapport_cli.preview_cmd import PREVIEW_LINK
 
 pytestmark = pytest.mark.e2e
 
@@ -191,3 +192,38 @@ def test_preview_renders_the_same_figures_without_aws(
     for name in ("sent", "accepted", "declined", "withdrawn", "pending"):
         assert f"{name}: {sent_digest[name]}\n" in text
     assert f"no response: {sent_digest['no_response']}\n" in text
+
+
+def test_preview_is_the_digest_that_was_sent(
+    digest_run: runner.RunReport, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Same member-week, same instant, same first-digest flag: the same bodies, byte for byte,
+    except the unsubscribe link (a signed token when sent, a placeholder in a preview)."""
+    sent_email = _email(digest_run.out_dir / "digests" / "m-priya_2026-11-09.eml")
+    link = re.compile(r"https://[^\s\"<>]+")
+    [unsubscribe] = set(link.findall(sent_email["List-Unsubscribe"]))
+    code = main(
+        [
+            "preview",
+            "--events",
+            str(STREAM),
+            "--member",
+            "m-priya",
+            "--week",
+            "2026-11-09",
+            "--now",
+            NOW.isoformat(),
+            "--first-digest",
+            "--out",
+            str(tmp_path),
+        ]
+    )
+    assert code == 0
+    html_path = Path(capsys.readouterr().out.strip())
+    for kind, preview in (("html", html_path), ("plain", html_path.with_suffix(".txt"))):
+        part = sent_email.get_body(preferencelist=(kind,))
+        assert part is not None
+        sent_body = str(part.get_content()).replace("\r\n", "\n")
+        assert unsubscribe.replace("&", "&amp;") in sent_body or unsubscribe in sent_body
+        sent_body = sent_body.replace(unsubscribe, PREVIEW_LINK)
+        assert preview.read_text(encoding="utf-8") == sent_body, kind

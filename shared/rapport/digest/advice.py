@@ -12,9 +12,16 @@ from rapport.codes import ReasonCode
 
 @dataclass(frozen=True)
 class Advice:
+    #: Reads after "Possibly because …" with its first letter lowered, so a guess can say so.
     label: str
     suggestion: str
     reflection: str
+    #: How the reason was worked out when no note stated it, in plain words (derived reasons).
+    inferred: str | None = None
+
+    @property
+    def as_guess(self) -> str:
+        return f"Possibly because {self.label[0].lower()}{self.label[1:]}"
 
 
 ADVICE: dict[ReasonCode, Advice] = {
@@ -32,6 +39,7 @@ ADVICE: dict[ReasonCode, Advice] = {
         "The request had no personal note",
         "For the requests that matter most, add two lines on why you want to connect.",
         "Which of next week's requests deserve a note of their own?",
+        "Worked out from the request: it went without a note, and they did not say why.",
     ),
     ReasonCode.GENERIC_NOTE: Advice(
         "The note read as generic",
@@ -49,7 +57,7 @@ ADVICE: dict[ReasonCode, Advice] = {
         "What do you want to learn from this person, beyond an opening?",
     ),
     ReasonCode.OFF_FIELD: Advice(
-        "Outside their field or focus",
+        "It was outside their field or focus",
         "Focus next week's requests on people whose work overlaps with yours.",
         "Whose work is closest to the problems you care about?",
     ),
@@ -62,6 +70,8 @@ ADVICE: dict[ReasonCode, Advice] = {
         "No common ground showed",
         "Start with people you share a group, credential, employer or school with.",
         "Where do you already belong that others you admire also belong?",
+        "Worked out from the request: you had no mutual connections, groups, credentials,"
+        " employers or schools in common, and no earlier contact.",
     ),
     ReasonCode.COLLECTOR: Advice(
         "It looked like collecting connections",
@@ -75,8 +85,10 @@ ADVICE: dict[ReasonCode, Advice] = {
     ),
     ReasonCode.NO_DECISION: Advice(
         "They have not decided (inactive, busy or at their limit)",
-        "Follow up once with a short message, or withdraw and try again later.",
+        "Favour people who are active: look for a recent post or comment before you send.",
         "Which open requests are still worth a gentle follow-up?",
+        "Worked out from the request: no answer within the response window, although it had"
+        " a note and common ground.",
     ),
     ReasonCode.UNKNOWN: Advice(
         "No reason could be identified",
@@ -84,6 +96,10 @@ ADVICE: dict[ReasonCode, Advice] = {
         "What will you try differently in next week's requests?",
     ),
 }
+
+#: Said under the requests still waiting, whatever the week's main reason (kept apart from every
+#: suggestion above, so the digest never gives the same advice twice).
+WAITING_ADVICE = "If one still matters to you, send a short follow-up; if not, withdraw it."
 
 DEFAULT_ADVICE = Advice(
     "",

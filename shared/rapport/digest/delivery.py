@@ -17,11 +17,11 @@ from enum import StrEnum
 from typing import Any
 
 from rapport.digest import tokens
+from rapport.digest.compose import compose_digest
 from rapport.digest.email_message import build_email
-from rapport.digest.insights import DigestInsights, build_insights
+from rapport.digest.insights import DigestInsights
 from rapport.digest.jobs import DigestJob
 from rapport.digest.ports import ClaimOutcome, DigestRepository, Mailer, Undeliverable
-from rapport.digest.render import render_digest
 from rapport.digest.schedule import next_due_after
 from rapport.state import DEFAULT_RESPONSE_WINDOW
 
@@ -125,19 +125,20 @@ def deliver(
 
     insights: DigestInsights | None = None
     try:  # from here on the claim is ours: released on any failure, so a retry can take it
-        insights = build_insights(
+        link = unsubscribe_link(settings, job.member_id, now)
+        digest = compose_digest(
             job.member_id,
             repository.member_requests(job.member_id),
             job.week_start,
             profile.schedule.timezone,
             job.as_of,
+            unsubscribe_url=link,
             window=settings.response_window,
             first_digest=profile.digests_sent == 0,
         )
-        link = unsubscribe_link(settings, job.member_id, now)
-        rendered = render_digest(insights, profile.schedule.timezone, link)
+        insights = digest.insights
         raw = build_email(
-            rendered,
+            digest.rendered,
             sender=settings.sender,
             recipient=profile.email,
             unsubscribe_url=link,

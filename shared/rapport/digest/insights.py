@@ -16,14 +16,18 @@ from datetime import UTC, date, datetime, timedelta
 from rapport.codes import Outcome, ReasonCode
 from rapport.contract import RequestDeclined, RequestEvent, RequestSent
 from rapport.digest.advice import ADVICE, DEFAULT_ADVICE
+from rapport.digest.excerpts import excerpt, flatten, shorten
 from rapport.digest.schedule import week_bounds
+from rapport.reasons.model import CONFIDENT
 from rapport.state import DEFAULT_RESPONSE_WINDOW, RequestStatus, Resolution, explain, resolve
 
 TREND_WEEKS = 8
 MIN_SIDE = 10
 STALE_PENDING_AGE = timedelta(days=14)
 MAX_QUOTES = 2
+TOP_REASONS = 3
 QUOTE_LENGTH = 160
+EVIDENCE_LENGTH = 120
 _Z95 = 1.959963984540054
 
 
@@ -75,7 +79,16 @@ class ReasonSummary:
     code: ReasonCode
     label: str
     count: int
+    #: Of ``count``, how many a recipient's note stated with confidence; the rest are guesses.
+    stated: int
+    #: Whole-word excerpts of the notes that stated it, around the words that did.
     evidence: tuple[str, ...]
+    #: How the reason was worked out when no note stated it (``ADVICE[code].inferred``).
+    inferred: str | None = None
+
+    @property
+    def guessed(self) -> int:
+        return self.count - self.stated
 
 
 @dataclass(frozen=True)
@@ -102,9 +115,11 @@ class Comparison:
 
 @dataclass(frozen=True)
 class StalePending:
-    sent_on: date
+    sent_at: datetime
     age_days: int
     recipient_headline: str | None
+    recipient_industry: str | None = None
+    recipient_seniority: str | None = None
 
 
 @dataclass(frozen=True)
@@ -114,7 +129,12 @@ class DigestInsights:
     week_end: date
     trend: tuple[WeekCounts, ...]
     trend_acceptance: RateEstimate
+    #: The most frequent identified reasons among the trend window's unaccepted requests.
     top_reasons: tuple[ReasonSummary, ...]
+    #: Unaccepted requests in the trend window (declined or unanswered): what reasons explain.
+    not_accepted: int
+    #: Of those, how many no reason could be identified for.
+    unexplained: int
     recipient_words: tuple[str, ...]
     comparisons: tuple[Comparison, ...]
     stale_pending: tuple[StalePending, ...]
@@ -158,11 +178,6 @@ def week_counts(
     return WeekCounts(week_start=week_start, **counts)
 
 
-def _truncate(text: str, limit: int = QUOTE_LENGTH) -> str:
-    flat = " ".join(text.split())
-    return flat if len(flat) <= limit else flat[: limit - 1].rstrip() + "…"
-
-
 def _comparison(
     label: str,
     sides: tuple[str, str],
@@ -203,41 +218,83 @@ def _comparisons(decided: Sequence[Resolution]) -> tuple[Comparison, ...]:
     )
 
 
-def _top_reasons(explained: Sequence[RequestStatus]) -> tuple[ReasonSummary, ...]:
-    """The three most frequent primary reasons, each with up to two pieces of evidence."""
-    counts = Counter(
-        status.classification.primary_reason
-        for status in explained
-        if status.classification.primary_reason is not None
+def _stated(status: RequestStatus) -> bool:
+    """Whether the recipient's note said this reason, confidently enough to state it as theirs."""
+    classification = status.classification
+    return (classification.confidence or 0.0) >= CONFIDENT and any(
+        item.source == "note" and item.code is classification.primary_reason
+        for item in classification.evidence
     )
+
+
+def _evidence(status: RequestStatus) -> list[str]:
+    """The note's words that gave the primary reason, each in its sentence."""
+    note = status.answer.data.note if isinstance(status.answer, RequestDeclined) else None
+    code = status.classification.primary_reason
+    return [
+        excerpt(note or item.text, item.text, EVIDENCE_LENGTH)
+        for item in status.classification.evidence
+        if item.code is code and item.source == "note"
+    ]
+
+
+def _top_reasons(explained: Sequence[RequestStatus]) -> tuple[ReasonSummary, ...]:
+    """The most frequent identified primary reasons, each with up to two pieces of evidence.
+
+    Confident statements are quoted first; a reason no note stated confidently is a guess and is
+    counted apart, so the digest never presents a guess as what someone said.
+    """
+    identified = [
+        status
+        for status in explained
+        if status.classification.primary_reason not in (None, ReasonCode.UNKNOWN)
+    ]
+    counts = Counter(status.classification.primary_reason for status in identified)
     summaries = []
-    for code, count in counts.most_common(3):
-        evidence = dict.fromkeys(
-            _truncate(item.text, 80)
-            for status in explained
-            if status.classification.primary_reason is code
-            for item in status.classification.evidence
-            if item.code is code
+    for code, count in counts.most_common(TOP_REASONS):
+        assert code is not None
+        mine = sorted(
+            (status for status in identified if status.classification.primary_reason is code),
+            key=lambda status: not _stated(status),
         )
-        summaries.append(ReasonSummary(code, ADVICE[code].label, count, tuple(evidence)[:2]))
+        evidence = dict.fromkeys(quote for status in mine for quote in _evidence(status))
+        summaries.append(
+            ReasonSummary(
+                code=code,
+                label=ADVICE[code].label,
+                count=count,
+                stated=sum(map(_stated, mine)),
+                evidence=tuple(evidence)[:MAX_QUOTES],
+                inferred=ADVICE[code].inferred,
+            )
+        )
     return tuple(summaries)
 
 
-def _recipient_words(explained: Sequence[RequestStatus]) -> tuple[str, ...]:
-    """The most recent decline notes, truncated (escaping is the template's job)."""
+def _recipient_words(
+    explained: Sequence[RequestStatus], reasons: Sequence[ReasonSummary]
+) -> tuple[str, ...]:
+    """The most recent decline notes the reasons did not already quote, shortened at a word
+    (escaping is the template's job)."""
+    quoted = [quote.strip("…") for reason in reasons for quote in reason.evidence]
     notes = [
         (status.decided_at, status.answer.data.note)
         for status in explained
-        if isinstance(status.answer, RequestDeclined) and (status.answer.data.note or "").strip()
+        if isinstance(status.answer, RequestDeclined)
+        and (status.answer.data.note or "").strip()
+        and not any(quote in flatten(status.answer.data.note or "") for quote in quoted)
     ]
     notes.sort(key=lambda pair: pair[0] or datetime.min.replace(tzinfo=UTC), reverse=True)
-    return tuple(_truncate(note or "") for _, note in notes[:MAX_QUOTES])
+    return tuple(shorten(note or "", QUOTE_LENGTH) for _, note in notes[:MAX_QUOTES])
 
 
 def _dominant_reason(
     explained: Sequence[RequestStatus], week_start: datetime, week_end: datetime
 ) -> ReasonCode | None:
-    """This week's most common reason, or the trend window's when this week had none."""
+    """This week's most common reason, or the trend window's when this week had none.
+
+    An identified reason wins over "unknown", which only leads when nothing else is known.
+    """
     this_week = [status for status in explained if _in(status.decided_at, week_start, week_end)]
     for pool in (this_week, explained):
         counts = Counter(
@@ -245,8 +302,11 @@ def _dominant_reason(
             for status in pool
             if status.classification.primary_reason is not None
         )
-        if counts:
-            return counts.most_common(1)[0][0]
+        identified = Counter(
+            {code: n for code, n in counts.items() if code is not ReasonCode.UNKNOWN}
+        )
+        if identified or counts:
+            return (identified or counts).most_common(1)[0][0]
     return None
 
 
@@ -259,9 +319,21 @@ def _stale_pending(
         if item.outcome is Outcome.PENDING and item.sent is not None:
             age = as_of - item.sent.time
             if age >= STALE_PENDING_AGE:
-                headline = item.sent.data.recipient.headline
-                stale.append(StalePending(item.sent.time.date(), age.days, headline))
-    return tuple(sorted(stale, key=lambda entry: entry.sent_on))
+                recipient = item.sent.data.recipient
+                stale.append(
+                    StalePending(
+                        item.sent.time,
+                        age.days,
+                        recipient.headline,
+                        recipient.industry,
+                        recipient.seniority,
+                    )
+                )
+    return tuple(sorted(stale, key=lambda entry: entry.sent_at))
+
+
+def _canonical_order(events: Sequence[RequestEvent]) -> tuple[datetime, str]:
+    return min(event.time for event in events), events[0].data.request_id
 
 
 def build_insights(
@@ -274,7 +346,12 @@ def build_insights(
     window: timedelta = DEFAULT_RESPONSE_WINDOW,
     first_digest: bool = False,
 ) -> DigestInsights:
-    """Everything the digest shows for ``week_start``, from one member's requests."""
+    """Everything the digest shows for ``week_start``, from one member's requests.
+
+    The requests are put in one canonical order first (when first seen, then id), so ties among
+    reasons and quotes fall the same way whether they come from the table or from a file.
+    """
+    requests = sorted(requests, key=_canonical_order)
     trend = tuple(
         week_counts(requests, week_start - timedelta(weeks=back), timezone, window, as_of)
         for back in range(TREND_WEEKS - 1, -1, -1)
@@ -295,6 +372,7 @@ def build_insights(
         if item.outcome in (Outcome.DECLINED, Outcome.NO_RESPONSE)
     ]
     dominant = _dominant_reason(explained, week_start_utc, week_end)
+    top_reasons = _top_reasons(explained)
     advice = ADVICE[dominant] if dominant is not None else DEFAULT_ADVICE
     return DigestInsights(
         member_id=member_id,
@@ -304,8 +382,13 @@ def build_insights(
         trend_acceptance=RateEstimate(
             sum(item.outcome is Outcome.ACCEPTED for item in decided), len(decided)
         ),
-        top_reasons=_top_reasons(explained),
-        recipient_words=_recipient_words(explained),
+        top_reasons=top_reasons,
+        not_accepted=len(explained),
+        unexplained=sum(
+            status.classification.primary_reason in (None, ReasonCode.UNKNOWN)
+            for status in explained
+        ),
+        recipient_words=_recipient_words(explained, top_reasons),
         comparisons=_comparisons(decided),
         stale_pending=_stale_pending(requests, as_of, window),
         suggestion=advice.suggestion,

@@ -6,6 +6,7 @@ can never become markup. Numbers and sentences are prepared here so templates st
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 from datetime import date, timedelta
 from functools import cache
@@ -13,7 +14,20 @@ from typing import Any
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
-from rapport.digest.insights import Comparison, DigestInsights, RateEstimate, WeekCounts
+from rapport.digest.advice import ADVICE, WAITING_ADVICE
+from rapport.digest.insights import (
+    TREND_WEEKS,
+    Comparison,
+    DigestInsights,
+    RateEstimate,
+    ReasonSummary,
+    StalePending,
+    WeekCounts,
+)
+from rapport.digest.schedule import zone_of
+
+#: Requests still waiting that the digest lists by name; the rest are counted.
+MAX_WAITING_LISTED = 5
 
 
 @dataclass(frozen=True)
@@ -84,7 +98,7 @@ def _trend_rows(trend: tuple[WeekCounts, ...]) -> list[dict[str, Any]]:
         accepted = min(week.accepted, week.sent)
         rows.append(
             {
-                "label": week.week_start.strftime("%d %b"),
+                "label": f"{week.week_start.day} {week.week_start:%b}",
                 "width": max(1, round(100 * week.sent / most)) if week.sent else 1,
                 "accepted_width": round(100 * accepted / week.sent) if week.sent else 0,
                 "other_width": 100 - round(100 * accepted / week.sent) if week.sent else 100,
@@ -92,6 +106,78 @@ def _trend_rows(trend: tuple[WeekCounts, ...]) -> list[dict[str, Any]]:
             }
         )
     return rows
+
+
+def _plural(count: int, noun: str) -> str:
+    return f"{count} {noun}{'' if count == 1 else 's'}"
+
+
+def _quoted(quotes: tuple[str, ...]) -> str:
+    return "; ".join(f"“{quote}”" for quote in quotes)
+
+
+def _reason_row(reason: ReasonSummary) -> dict[str, str]:
+    """A reason as a member reads it: stated reasons quote the note, guesses say "possibly",
+    and a reason worked out from the request says how instead of repeating its label."""
+    title = ADVICE[reason.code].as_guess if reason.stated == 0 else reason.label
+    count = _plural(reason.count, "request")
+    if reason.stated and reason.guessed:
+        count += f" ({reason.stated} said so, {reason.guessed} a guess)"
+    if reason.evidence:
+        said = "They wrote" if reason.stated else "Their note read"
+        detail = f"{said}: {_quoted(reason.evidence)}"
+    else:
+        detail = reason.inferred or ""
+    return {"title": title, "count": count, "detail": detail}
+
+
+def _reasons_lead(insights: DigestInsights) -> str:
+    """Counts the same requests as the 8-week rate above: decided but not accepted."""
+    total = insights.not_accepted
+    lead = (
+        f"Over the last {TREND_WEEKS} weeks, {_plural(total, 'request')} "
+        f"{'was' if total == 1 else 'were'} declined or went unanswered."
+    )
+    return lead + (" Most often:" if insights.top_reasons else "")
+
+
+def _reasons_tail(insights: DigestInsights) -> list[str]:
+    """What the listed reasons leave out, so their counts add up to the lead's."""
+    lines = []
+    listed = sum(reason.count for reason in insights.top_reasons)
+    others = insights.not_accepted - insights.unexplained - listed
+    if others:
+        lines.append(f"{_plural(others, 'other')} had a less common reason.")
+    if insights.unexplained:
+        lines.append(
+            "No reason could be identified for any of them."
+            if insights.unexplained == insights.not_accepted
+            else f"For {insights.unexplained} of them, no reason could be identified."
+        )
+    return lines
+
+
+def _recipient(item: StalePending) -> str:
+    about = ", ".join(part for part in (item.recipient_industry, item.recipient_seniority) if part)
+    if item.recipient_headline:
+        return item.recipient_headline + (f" ({about})" if about else "")
+    return f"Someone in {about}" if about else "A recipient with no profile details"
+
+
+def _waiting_rows(stale: tuple[StalePending, ...], timezone: str) -> list[str]:
+    """Each waiting request told apart: who (headline, industry, seniority) and the local day
+    it was sent, with the time when two would otherwise read the same."""
+    zone = zone_of(timezone)
+    listed = []
+    for item in stale[:MAX_WAITING_LISTED]:
+        local = item.sent_at.astimezone(zone)
+        day = f"sent {local:%a} {local.day} {local:%b}"
+        listed.append((_recipient(item), day, f"{local:%H:%M}", item.age_days))
+    repeats = Counter((who, day) for who, day, _, _ in listed)
+    return [
+        f"{who} — {day}{f' at {clock}' if repeats[who, day] > 1 else ''}, {_plural(age, 'day')} ago"
+        for who, day, clock, age in listed
+    ]
 
 
 def subject_for(insights: DigestInsights) -> str:
@@ -141,6 +227,13 @@ def render_digest(insights: DigestInsights, timezone: str, unsubscribe_url: str)
         "rate_sentence": _rate_sentence(week, insights.trend_acceptance),
         "trend_rows": _trend_rows(insights.trend),
         "comparison_lines": [_comparison_line(item) for item in insights.comparisons],
+        "reasons_heading": f"Why requests did not land, last {TREND_WEEKS} weeks",
+        "reasons_lead": _reasons_lead(insights),
+        "reason_rows": [_reason_row(reason) for reason in insights.top_reasons],
+        "reasons_tail": _reasons_tail(insights),
+        "waiting_rows": _waiting_rows(insights.stale_pending, timezone),
+        "waiting_more": max(0, len(insights.stale_pending) - MAX_WAITING_LISTED),
+        "waiting_advice": WAITING_ADVICE,
     }
     environment = _environment()
     return RenderedDigest(

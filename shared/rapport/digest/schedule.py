@@ -62,6 +62,20 @@ def next_due_after(schedule: DigestSchedule, after: datetime) -> datetime:
     raise AssertionError("a weekly instant always exists within three weeks")
 
 
+#: How often the scheduler runs (``cron(0 * * * ? *)`` in infra/template.yaml): each run sends
+#: the digests that fell due since the previous one.
+SCHEDULER_PERIOD = timedelta(hours=1)
+
+
+def scheduled_run_for(schedule: DigestSchedule, week_start: date) -> datetime:
+    """The scheduler run that sends the digest of ``week_start``: the first one (at the top of
+    an hour, UTC) at or after the digest falls due, once the week has ended."""
+    _, week_end = week_bounds(week_start, schedule.timezone)
+    due = next_due_after(schedule, week_end - timedelta(microseconds=1))
+    since_run = (due - datetime(2000, 1, 1, tzinfo=UTC)) % SCHEDULER_PERIOD
+    return due if not since_run else due + (SCHEDULER_PERIOD - since_run)
+
+
 def last_complete_week(instant: datetime, timezone: str) -> date:
     """The local Monday that starts the latest week that has fully ended at ``instant``."""
     local = instant.astimezone(zone_of(timezone)).date()
