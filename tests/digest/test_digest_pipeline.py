@@ -159,8 +159,8 @@ def test_a_digest_is_sent_once_to_the_latest_address(stack: LocalStack, host: Fu
     assert message["List-Unsubscribe"].startswith("<https://")
     assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     text = message.get_body(preferencelist=("plain",)).get_content()  # type: ignore[union-attr]
-    assert "sent: 1" in text
-    assert "declined: 1" in text
+    assert "\n1 sent\r\n" in text
+    assert "\n1 declined\r\n" in text
     assert "Welcome to Rapport" in text
 
     record = client("dynamodb").get_item(

@@ -18,6 +18,7 @@ import pytest
 from rapport_cli.local import runner
 from rapport_cli.main import main
 from rapport_cli.preview_cmd import PREVIEW_LINK
+from tests.support.html_text import visible_text, words_of
 
 pytestmark = pytest.mark.e2e
 
@@ -190,8 +191,8 @@ def test_preview_renders_the_same_figures_without_aws(
     assert html_path == tmp_path / "m-priya_2026-11-09.html"
     text = html_path.with_suffix(".txt").read_text()
     for name in ("sent", "accepted", "declined", "withdrawn", "pending"):
-        assert f"{name}: {sent_digest[name]}\n" in text
-    assert f"no response: {sent_digest['no_response']}\n" in text
+        assert f"\n{sent_digest[name]} {name}\n" in text
+    assert f"\n{sent_digest['no_response']} no response\n" in text
 
 
 def test_preview_is_the_digest_that_was_sent(
@@ -227,3 +228,25 @@ def test_preview_is_the_digest_that_was_sent(
         assert unsubscribe.replace("&", "&amp;") in sent_body or unsubscribe in sent_body
         sent_body = sent_body.replace(unsubscribe, PREVIEW_LINK)
         assert preview.read_text(encoding="utf-8") == sent_body, kind
+
+
+#: Words only the HTML has: the legend of its bar chart, which the text part has no bars for.
+_CHART_LEGEND = {"bar", "length", "green"}
+
+
+def test_the_text_part_says_what_the_html_says(digest_run: runner.RunReport) -> None:
+    """Every line a plain-text reader gets is in what a browser shows, and the HTML says nothing
+    the text leaves out (its chart's legend aside)."""
+    for path in (digest_run.out_dir / "digests").glob("*.eml"):
+        message = _email(path)
+        text_part = message.get_body(preferencelist=("plain",))
+        html_part = message.get_body(preferencelist=("html",))
+        assert text_part is not None
+        assert html_part is not None
+        text = str(text_part.get_content())
+        shown = visible_text(str(html_part.get_content()))
+        for raw_line in text.splitlines():
+            line = " ".join(re.sub(r"^\s*(?:- |\d+\. )?", "", raw_line).split())
+            if line and not line.startswith("Unsubscribe from these digests: https://"):
+                assert line in shown, (path.name, line)
+        assert words_of(shown) - words_of(text) <= _CHART_LEGEND, path.name

@@ -26,6 +26,15 @@ from rapport.digest.insights import (
 )
 from rapport.digest.schedule import zone_of
 
+WELCOME_TITLE = "Welcome to Rapport."
+#: Said once, in a member's first digest: what it is, what it reads, and how to stop it.
+WELCOME = (
+    "Each week it reflects on the connection requests you sent: what happened, the likely "
+    "reasons, and one thing to try next. It uses only what your networking platform shares about "
+    "your own requests (when they were sent and answered, your note, what you have in common, "
+    "and any note the recipient left). No one else sees it. To stop these emails, use the "
+    "unsubscribe link at the end: one click is enough."
+)
 #: Requests still waiting that the digest lists by name; the rest are counted.
 MAX_WAITING_LISTED = 5
 
@@ -234,6 +243,8 @@ def render_digest(insights: DigestInsights, timezone: str, unsubscribe_url: str)
         "waiting_rows": _waiting_rows(insights.stale_pending, timezone),
         "waiting_more": max(0, len(insights.stale_pending) - MAX_WAITING_LISTED),
         "waiting_advice": WAITING_ADVICE,
+        "welcome_title": WELCOME_TITLE,
+        "welcome": WELCOME,
     }
     environment = _environment()
     return RenderedDigest(
