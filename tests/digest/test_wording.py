@@ -107,9 +107,9 @@ def test_the_reasons_add_up_to_the_eight_week_figures() -> None:
         _request(sent("bare", at=_at(2)), answer("declined", "bare", at=_at(11))),
     ]
     text = _text(requests)
-    accepted, decided = map(
-        int, re.search(r"8 weeks, (\d+) of (\d+) decided requests were", text).groups()
-    )
+    rate = re.search(r"8 weeks, (\d+) of (\d+) decided requests were", text)
+    assert rate is not None
+    accepted, decided = map(int, rate.groups())
     reasons = _section(text, "Why requests did not land, last 8 weeks")
     [lead] = re.findall(r"Over the last 8 weeks, (\d+) requests? (?:was|were) declined", reasons)
     assert int(lead) == decided - accepted == 6
