@@ -11,6 +11,7 @@ from rapport.digest.schedule import (
     due_shard,
     last_complete_week,
     next_due_after,
+    scheduled_run_for,
     week_bounds,
 )
 
@@ -108,3 +109,25 @@ def test_members_spread_over_the_due_shards() -> None:
     shards = {due_shard(f"member-{index}") for index in range(200)}
     assert len(shards) == 8
     assert due_shard("member-1") == due_shard("member-1")
+
+
+@pytest.mark.parametrize(
+    ("schedule", "expected"),
+    [
+        # Monday 08:00 in New York after the week of 9 November: 13:00Z, a scheduler run itself.
+        (DigestSchedule("America/New_York", "monday", 8), _utc(2026, 11, 16, 13)),
+        # Friday 17:00 in Kolkata is 11:30Z; the hourly run that finds it due is at 12:00Z.
+        (DigestSchedule("Asia/Kolkata", "friday", 17), _utc(2026, 11, 20, 12)),
+        # Sunday 18:00 UTC: the first Sunday after the week has ended, not the week's own.
+        (DigestSchedule("UTC", "sunday", 18), _utc(2026, 11, 22, 18)),
+        # Monday 00:00 local: due the instant the week ends.
+        (DigestSchedule("Europe/Berlin", "monday", 0), _utc(2026, 11, 15, 23)),
+    ],
+)
+def test_the_scheduler_run_that_sends_a_weeks_digest(
+    schedule: DigestSchedule, expected: datetime
+) -> None:
+    week = date(2026, 11, 9)
+    run = scheduled_run_for(schedule, week)
+    assert run == expected
+    assert last_complete_week(run, schedule.timezone) == week
