@@ -161,7 +161,7 @@ def test_no_comparison_with_fewer_than_ten_on_a_side() -> None:
 def test_requests_pending_for_more_than_two_weeks_are_listed() -> None:
     insights = build_insights("m-sender", _week_of_requests(), WEEK, "UTC", AS_OF)
     assert [(item.sent_at.date(), item.age_days) for item in insights.stale_pending] == [
-        (date(2026, 10, 30), 16)
+        (date(2026, 10, 30), 17)  # calendar days: 30 October to 16 November
     ]
 
 

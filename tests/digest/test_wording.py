@@ -184,7 +184,7 @@ def test_waiting_requests_can_be_told_apart() -> None:
     assert len({row.split(". ", 1)[1] for row in rows}) == len(rows)
     assert rows[0] == f"1. {headline} (Healthcare, senior) — sent Tue 27 Oct, 20 days ago"
     assert rows[1] == f"2. {headline} — sent Wed 28 Oct at 05:00, 19 days ago"
-    assert rows[2] == f"3. {headline} — sent Wed 28 Oct at 11:00, 18 days ago"
+    assert rows[2] == f"3. {headline} — sent Wed 28 Oct at 11:00, 19 days ago"
     assert rows[3].startswith("4. A recipient with no profile details — sent Thu 29 Oct")
     assert rows[4].startswith("5. Someone in Retail — sent Fri 30 Oct")
     assert "…and 2 more, sent later." in section

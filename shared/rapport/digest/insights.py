@@ -17,7 +17,7 @@ from rapport.codes import Outcome, ReasonCode
 from rapport.contract import RequestDeclined, RequestEvent, RequestSent
 from rapport.digest.advice import ADVICE, DEFAULT_ADVICE
 from rapport.digest.excerpts import excerpt, flatten, shorten
-from rapport.digest.schedule import week_bounds
+from rapport.digest.schedule import week_bounds, zone_of
 from rapport.reasons.model import CONFIDENT
 from rapport.state import DEFAULT_RESPONSE_WINDOW, RequestStatus, Resolution, explain, resolve
 
@@ -311,24 +311,30 @@ def _dominant_reason(
 
 
 def _stale_pending(
-    requests: Sequence[Sequence[RequestEvent]], as_of: datetime, window: timedelta
+    requests: Sequence[Sequence[RequestEvent]], as_of: datetime, window: timedelta, timezone: str
 ) -> tuple[StalePending, ...]:
+    """Requests open for ``STALE_PENDING_AGE`` or more; their age is counted in the member's
+    calendar days, so two sent on the same local day read as the same number of days ago."""
+    zone = zone_of(timezone)
+    today = as_of.astimezone(zone).date()
     stale = []
     for events in requests:
         item = resolve(events, as_of, window)
-        if item.outcome is Outcome.PENDING and item.sent is not None:
-            age = as_of - item.sent.time
-            if age >= STALE_PENDING_AGE:
-                recipient = item.sent.data.recipient
-                stale.append(
-                    StalePending(
-                        item.sent.time,
-                        age.days,
-                        recipient.headline,
-                        recipient.industry,
-                        recipient.seniority,
-                    )
+        if (
+            item.outcome is Outcome.PENDING
+            and item.sent is not None
+            and as_of - item.sent.time >= STALE_PENDING_AGE
+        ):
+            recipient = item.sent.data.recipient
+            stale.append(
+                StalePending(
+                    item.sent.time,
+                    (today - item.sent.time.astimezone(zone).date()).days,
+                    recipient.headline,
+                    recipient.industry,
+                    recipient.seniority,
                 )
+            )
     return tuple(sorted(stale, key=lambda entry: entry.sent_at))
 
 
@@ -390,7 +396,7 @@ def build_insights(
         ),
         recipient_words=_recipient_words(explained, top_reasons),
         comparisons=_comparisons(decided),
-        stale_pending=_stale_pending(requests, as_of, window),
+        stale_pending=_stale_pending(requests, as_of, window, timezone),
         suggestion=advice.suggestion,
         reflection=advice.reflection,
         dominant_reason=dominant,
