@@ -30,7 +30,7 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 
 typecheck: $(STAMP)
-	$(BIN)/mypy shared cli functions bench infra tests training
+	$(BIN)/mypy shared cli functions bench infra tests tools training
 
 schemas: $(STAMP)
 	$(BIN)/rapport schema --out events/schema

@@ -14,9 +14,12 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+from selenium import webdriver
 
 from rapport_cli.local import runner
 from rapport_cli.main import main
+from tests.support.browser import Screenshots
+from tools.browser import PHONE, Screen, fit, full_page_png, show
 
 pytestmark = pytest.mark.e2e
 
@@ -191,3 +194,24 @@ def test_preview_renders_the_same_figures_without_aws(
     for name in ("sent", "accepted", "declined", "withdrawn", "pending"):
         assert f"{name}: {sent_digest[name]}\n" in text
     assert f"no response: {sent_digest['no_response']}\n" in text
+
+
+@pytest.mark.parametrize("width", [320, PHONE.width])
+def test_no_demo_digest_scrolls_sideways_on_a_phone(
+    digest_run: runner.RunReport, browser: webdriver.Chrome, screenshots: Screenshots, width: int
+) -> None:
+    """Every digest the demo sent, as its HTML part, on a phone (device emulation): nothing
+    reaches past the screen's edge, so nothing is cut off or needs sideways scrolling."""
+    screen = Screen(width=width, height=PHONE.height, scale=PHONE.scale, mobile=True)
+    pages = sorted((digest_run.out_dir / "digests").glob("*.html"))
+    assert len(pages) == digest_run.summary.digests_sent
+    too_wide = {}
+    for page in pages:
+        show(browser, page, screen)
+        measured = fit(browser)
+        assert measured.screen_width == width
+        if screen == PHONE:
+            screenshots.keep(f"demo-{page.stem}-{width}px.png", full_page_png(browser))
+        if not measured.fits:
+            too_wide[page.name] = (measured.scroll_width, measured.overflowing[:3])
+    assert too_wide == {}
