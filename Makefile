@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 DEMO_OUT ?= out/demo
 
-.PHONY: install demo test lint typecheck security schemas browser build clean bench corpus model evaluate
+.PHONY: install demo test lint typecheck security schemas browser screenshot build clean bench corpus model evaluate
 
 $(STAMP): pyproject.toml shared/requirements.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -30,7 +30,7 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 
 typecheck: $(STAMP)
-	$(BIN)/mypy shared cli functions bench infra tests training
+	$(BIN)/mypy shared cli functions bench infra tests tools training
 
 schemas: $(STAMP)
 	$(BIN)/rapport schema --out events/schema
@@ -60,6 +60,13 @@ browser:
 	  $$SUDO apt-get install -y --no-install-recommends chromium chromium-driver \
 	  || { $$SUDO apt-get update && $$SUDO apt-get install -y --no-install-recommends chromium chromium-driver; }; \
 	fi
+
+# The README's pictures of one demo digest, from a fresh `make demo`: docs/images/digest.png (an
+# 800 px desktop window) and docs/images/digest-phone.png (a 360 px phone, device emulation).
+SCREENSHOT_DIGEST ?= $(DEMO_OUT)/digests/m-priya_2026-11-09.html
+
+screenshot: demo browser
+	$(BIN)/python -m tools.screenshot --digest $(SCREENSHOT_DIGEST) --out docs/images
 
 # Static security scan of the template, offline. checkov pins its own boto3 and many more, so it
 # lives in its own venv; every skipped check is justified in the template (Metadata: checkov).

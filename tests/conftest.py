@@ -6,4 +6,4 @@ os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
 for _name in ("AWS_PROFILE", "AWS_ENDPOINT_URL"):
     os.environ.pop(_name, None)
 
-pytest_plugins = ["tests.support.local_aws"]
+pytest_plugins = ["tests.support.local_aws", "tests.support.browser"]

@@ -14,11 +14,14 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+from selenium import webdriver
 
 from rapport_cli.local import runner
 from rapport_cli.main import main
 from rapport_cli.preview_cmd import PREVIEW_LINK
+from tests.support.browser import Screenshots
 from tests.support.html_text import visible_text, words_of
+from tools.browser import PHONE, Screen, fit, full_page_png, show
 
 pytestmark = pytest.mark.e2e
 
@@ -250,3 +253,24 @@ def test_the_text_part_says_what_the_html_says(digest_run: runner.RunReport) -> 
             if line and not line.startswith("Unsubscribe from these digests: https://"):
                 assert line in shown, (path.name, line)
         assert words_of(shown) - words_of(text) <= _CHART_LEGEND, path.name
+
+
+@pytest.mark.parametrize("width", [320, PHONE.width])
+def test_no_demo_digest_scrolls_sideways_on_a_phone(
+    digest_run: runner.RunReport, browser: webdriver.Chrome, screenshots: Screenshots, width: int
+) -> None:
+    """Every digest the demo sent, as its HTML part, on a phone (device emulation): nothing
+    reaches past the screen's edge, so nothing is cut off or needs sideways scrolling."""
+    screen = Screen(width=width, height=PHONE.height, scale=PHONE.scale, mobile=True)
+    pages = sorted((digest_run.out_dir / "digests").glob("*.html"))
+    assert len(pages) == digest_run.summary.digests_sent
+    too_wide = {}
+    for page in pages:
+        show(browser, page, screen)
+        measured = fit(browser)
+        assert measured.screen_width == width
+        if screen == PHONE:
+            screenshots.keep(f"demo-{page.stem}-{width}px.png", full_page_png(browser))
+        if not measured.fits:
+            too_wide[page.name] = (measured.scroll_width, measured.overflowing[:3])
+    assert too_wide == {}
