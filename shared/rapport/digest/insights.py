@@ -7,7 +7,6 @@ stated when the two intervals do not overlap.
 
 from __future__ import annotations
 
-import math
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -17,6 +16,7 @@ from rapport.codes import Outcome, ReasonCode
 from rapport.contract import RequestDeclined, RequestEvent, RequestSent
 from rapport.digest.advice import ADVICE, DEFAULT_ADVICE
 from rapport.digest.schedule import week_bounds
+from rapport.digest.statistics import wilson_interval
 from rapport.state import DEFAULT_RESPONSE_WINDOW, RequestStatus, Resolution, explain, resolve
 
 TREND_WEEKS = 8
@@ -24,7 +24,6 @@ MIN_SIDE = 10
 STALE_PENDING_AGE = timedelta(days=14)
 MAX_QUOTES = 2
 QUOTE_LENGTH = 160
-_Z95 = 1.959963984540054
 
 
 @dataclass(frozen=True)
@@ -39,16 +38,7 @@ class RateEstimate:
     @property
     def interval(self) -> tuple[float, float] | None:
         """The 95% Wilson score interval, sound for small samples and rates near 0 or 1."""
-        if not self.decided:
-            return None
-        n, p = self.decided, self.accepted / self.decided
-        centre = p + _Z95**2 / (2 * n)
-        spread = _Z95 * math.sqrt(p * (1 - p) / n + _Z95**2 / (4 * n * n))
-        denominator = 1 + _Z95**2 / n
-        return (
-            max(0.0, (centre - spread) / denominator),
-            min(1.0, (centre + spread) / denominator),
-        )
+        return wilson_interval(self.accepted, self.decided) if self.decided else None
 
 
 @dataclass(frozen=True)
