@@ -132,7 +132,7 @@ def _decided(with_note: bool, accepted: bool, index: int) -> list[RequestEvent]:
     )
 
 
-def test_a_comparison_is_only_stated_when_intervals_do_not_overlap() -> None:
+def test_a_comparison_is_only_stated_when_the_exact_test_says_so() -> None:
     clear = [_decided(True, True, i) for i in range(MIN_SIDE + 2)] + [
         _decided(False, False, i) for i in range(MIN_SIDE + 2)
     ]

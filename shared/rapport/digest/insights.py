@@ -1,16 +1,17 @@
 """What a member's week says, computed from that member's requests only (pure, no I/O).
 
-Every figure is honest about sample size: rates come with a 95% Wilson interval, comparisons are
-shown only with at least ``MIN_SIDE`` decided requests on each side, and a difference is only
-stated when the two intervals do not overlap.
+Every figure is honest about sample size: rates come with a 95% Wilson interval; comparisons look
+back ``COMPARISON_WEEKS`` weeks, are tested only with at least ``MIN_SIDE`` decided requests on
+each side, and a difference is only stated when Fisher's exact test, Holm-adjusted over the
+digest's comparisons, and Newcombe's interval for the difference both say so
+(``rapport.digest.statistics``).
 """
 
 from __future__ import annotations
 
-import math
 from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 
 from rapport.codes import Outcome, ReasonCode
@@ -18,17 +19,25 @@ from rapport.contract import RequestDeclined, RequestEvent, RequestSent
 from rapport.digest.advice import ADVICE, DEFAULT_ADVICE
 from rapport.digest.excerpts import excerpt, flatten, shorten
 from rapport.digest.schedule import week_bounds, zone_of
+from rapport.digest.statistics import fisher_exact, holm, newcombe_interval, wilson_interval
 from rapport.reasons.model import CONFIDENT
 from rapport.state import DEFAULT_RESPONSE_WINDOW, RequestStatus, Resolution, explain, resolve
 
 TREND_WEEKS = 8
+#: Comparisons need more requests than 8 weeks give most members: they look back half a year.
+COMPARISON_WEEKS = 26
+#: Decided requests each side of a comparison needs before it is tested. Fisher's test is valid
+#: at any size; the minimum is for the sentence, which asks someone to change how they write
+#: requests: at 10 a side one request still moves a rate by 10 points, and its 95% range can span
+#: half the scale (24-76% at 5 of 10). The same point below which a rate is a "small sample".
 MIN_SIDE = 10
+#: Family-wise level of the comparisons in one digest (Holm-adjusted p-values are compared to it).
+ALPHA = 0.05
 STALE_PENDING_AGE = timedelta(days=14)
 MAX_QUOTES = 2
 TOP_REASONS = 3
 QUOTE_LENGTH = 160
 EVIDENCE_LENGTH = 120
-_Z95 = 1.959963984540054
 
 
 @dataclass(frozen=True)
@@ -43,16 +52,7 @@ class RateEstimate:
     @property
     def interval(self) -> tuple[float, float] | None:
         """The 95% Wilson score interval, sound for small samples and rates near 0 or 1."""
-        if not self.decided:
-            return None
-        n, p = self.decided, self.accepted / self.decided
-        centre = p + _Z95**2 / (2 * n)
-        spread = _Z95 * math.sqrt(p * (1 - p) / n + _Z95**2 / (4 * n * n))
-        denominator = 1 + _Z95**2 / n
-        return (
-            max(0.0, (centre - spread) / denominator),
-            min(1.0, (centre + spread) / denominator),
-        )
+        return wilson_interval(self.accepted, self.decided) if self.decided else None
 
 
 @dataclass(frozen=True)
@@ -92,12 +92,84 @@ class ReasonSummary:
 
 
 @dataclass(frozen=True)
+class Trait:
+    """Something a request had or lacked, worded so each sentence about it reads right."""
+
+    key: str
+    #: Subject of "… were accepted more often": "Requests with a personal note".
+    requests_with: str
+    #: The other side after its figures: "… vs 3 of 14 (21%) without one".
+    others: str
+    #: After "So far it has made no clear difference whether you …": "wrote a personal note".
+    whether_you: str
+    has: Callable[[RequestSent], bool] = field(compare=False, repr=False)
+
+
+def _has_note(sent: RequestSent) -> bool:
+    return bool((sent.data.note or "").strip())
+
+
+def _met_before(sent: RequestSent) -> bool:
+    return sent.data.context.prior_interaction != "none"
+
+
+def _shares_group(sent: RequestSent) -> bool:
+    return bool(sent.data.context.shared_groups or sent.data.context.shared_credentials)
+
+
+def _has_mutuals(sent: RequestSent) -> bool:
+    return sent.data.context.mutual_connections >= 1
+
+
+#: What a sender can change, from the reasons requests fail (``no_note``, ``met_only`` and
+#: ``doesnt_recognize``, ``no_common_ground``), in the order the digest names them.
+TRAITS: tuple[Trait, ...] = (
+    Trait(
+        key="note",
+        requests_with="Requests with a personal note",
+        others="without one",
+        whether_you="wrote a personal note",
+        has=_has_note,
+    ),
+    Trait(
+        key="met",
+        requests_with="Requests to people you had met or messaged before",
+        others="to people you had not",
+        whether_you="had met or messaged the person before",
+        has=_met_before,
+    ),
+    Trait(
+        key="group",
+        requests_with="Requests with a shared group or credential",
+        others="without one",
+        whether_you="shared a group or credential",
+        has=_shares_group,
+    ),
+    Trait(
+        key="mutual",
+        requests_with="Requests with mutual connections",
+        others="without any",
+        whether_you="had mutual connections",
+        has=_has_mutuals,
+    ),
+)
+
+
+@dataclass(frozen=True)
 class Comparison:
-    label: str
-    with_label: str
-    without_label: str
+    """Acceptance with and without one trait, over the comparison window, and what a test says.
+
+    ``p_value`` is Fisher's exact two-sided test; ``adjusted_p`` is Holm's adjustment over the
+    comparisons of the same digest that had enough data; ``difference`` is Newcombe's 95%
+    interval for the with-rate minus the without-rate. All three are None without enough data.
+    """
+
+    trait: Trait
     with_side: RateEstimate
     without_side: RateEstimate
+    p_value: float | None = None
+    adjusted_p: float | None = None
+    difference: tuple[float, float] | None = None
 
     @property
     def enough_data(self) -> bool:
@@ -105,12 +177,17 @@ class Comparison:
 
     @property
     def differs(self) -> bool:
-        """True only when the two 95% intervals do not overlap."""
-        if not self.enough_data:
+        """True only when the adjusted exact test rejects "no difference" at ``ALPHA`` and the
+        interval for the difference excludes 0: never on fewer than ``MIN_SIDE`` a side."""
+        if not self.enough_data or self.adjusted_p is None or self.difference is None:
             return False
-        low_with, high_with = self.with_side.interval or (0.0, 1.0)
-        low_without, high_without = self.without_side.interval or (0.0, 1.0)
-        return high_with < low_without or high_without < low_with
+        low, high = self.difference
+        return self.adjusted_p < ALPHA and (low > 0 or high < 0)
+
+    @property
+    def accepted_more_often(self) -> bool:
+        """Whether requests with the trait did better (compare with ``differs``)."""
+        return (self.with_side.rate or 0.0) > (self.without_side.rate or 0.0)
 
 
 @dataclass(frozen=True)
@@ -178,44 +255,67 @@ def week_counts(
     return WeekCounts(week_start=week_start, **counts)
 
 
-def _comparison(
-    label: str,
-    sides: tuple[str, str],
-    decided: Sequence[Resolution],
-    has: Callable[[RequestSent], bool],
-) -> Comparison:
-    with_side = [item for item in decided if item.sent is not None and has(item.sent)]
-    without_side = [item for item in decided if item.sent is not None and not has(item.sent)]
+def comparison_window(week_start: date, timezone: str) -> tuple[datetime, datetime]:
+    """The ``COMPARISON_WEEKS`` local weeks that end with the digest's week, as UTC instants."""
+    first, _ = week_bounds(week_start - timedelta(weeks=COMPARISON_WEEKS - 1), timezone)
+    _, end = week_bounds(week_start, timezone)
+    return first, end
 
+
+def earliest_needed(
+    week_start: date, timezone: str, window: timedelta = DEFAULT_RESPONSE_WINDOW
+) -> datetime:
+    """The earliest event time that can matter to the digest of ``week_start``.
+
+    Every figure counts requests sent, decided or still open within the windows the digest shows
+    (the longest starts ``max(TREND_WEEKS, COMPARISON_WEEKS)`` weeks back). A request decided in
+    them has its answer there, or was sent at most one response window before (an unanswered
+    request is decided when its window closes); one still open was sent within the window before.
+    So a request whose events are all earlier than this instant changes nothing, and a read may
+    skip it; a request it keeps must come with all its events, as its facts are in the sent one.
+    """
+    weeks = max(TREND_WEEKS, COMPARISON_WEEKS)
+    first, _ = week_bounds(week_start - timedelta(weeks=weeks - 1), timezone)
+    return first - window
+
+
+def _compare(trait: Trait, decided: Sequence[Resolution]) -> Comparison:
     def estimate(items: list[Resolution]) -> RateEstimate:
         return RateEstimate(sum(item.outcome is Outcome.ACCEPTED for item in items), len(items))
 
-    return Comparison(label, sides[0], sides[1], estimate(with_side), estimate(without_side))
+    having = [item for item in decided if item.sent is not None and trait.has(item.sent)]
+    lacking = [item for item in decided if item.sent is not None and not trait.has(item.sent)]
+    with_side, without_side = estimate(having), estimate(lacking)
+    comparison = Comparison(trait, with_side, without_side)
+    if not comparison.enough_data:
+        return comparison
+    counts = (with_side.accepted, with_side.decided, without_side.accepted, without_side.decided)
+    return replace(comparison, p_value=fisher_exact(*counts), difference=newcombe_interval(*counts))
 
 
-def _comparisons(decided: Sequence[Resolution]) -> tuple[Comparison, ...]:
-    return (
-        _comparison(
-            "A personal note",
-            ("with a note", "without"),
-            decided,
-            lambda sent: bool((sent.data.note or "").strip()),
-        ),
-        _comparison(
-            "A shared group or credential",
-            ("with a shared group or credential", "without"),
-            decided,
-            lambda sent: bool(
-                sent.data.context.shared_groups or sent.data.context.shared_credentials
-            ),
-        ),
-        _comparison(
-            "Mutual connections",
-            ("with mutual connections", "without"),
-            decided,
-            lambda sent: sent.data.context.mutual_connections >= 1,
-        ),
-    )
+def _comparisons(
+    requests: Sequence[Sequence[RequestEvent]],
+    week_start: date,
+    timezone: str,
+    judged_at: datetime,
+    window: timedelta,
+) -> tuple[Comparison, ...]:
+    """Each trait's comparison over the requests decided (withdrawn ones aside) in the
+    comparison window, as known at ``judged_at``; the tests made are adjusted together."""
+    start, end = comparison_window(week_start, timezone)
+    decided = [
+        item
+        for item in (resolve(events, judged_at, window) for events in requests)
+        if item.sent is not None
+        and item.outcome not in (Outcome.PENDING, Outcome.WITHDRAWN)
+        and _in(item.decided_at, start, end)
+    ]
+    compared = [_compare(trait, decided) for trait in TRAITS]
+    tested = [index for index, item in enumerate(compared) if item.p_value is not None]
+    adjusted = holm([compared[index].p_value or 0.0 for index in tested])
+    for index, p_value in zip(tested, adjusted, strict=True):
+        compared[index] = replace(compared[index], adjusted_p=p_value)
+    return tuple(compared)
 
 
 def _stated(status: RequestStatus) -> bool:
@@ -395,7 +495,7 @@ def build_insights(
             for status in explained
         ),
         recipient_words=_recipient_words(explained, top_reasons),
-        comparisons=_comparisons(decided),
+        comparisons=_comparisons(requests, week_start, timezone, judged_at, window),
         stale_pending=_stale_pending(requests, as_of, window, timezone),
         suggestion=advice.suggestion,
         reflection=advice.reflection,

@@ -16,6 +16,8 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescap
 
 from rapport.digest.advice import ADVICE, WAITING_ADVICE
 from rapport.digest.insights import (
+    COMPARISON_WEEKS,
+    MIN_SIDE,
     TREND_WEEKS,
     Comparison,
     DigestInsights,
@@ -84,20 +86,38 @@ def _rate_sentence(week: WeekCounts, trend: RateEstimate) -> str:
     return over_time
 
 
-def _comparison_line(comparison: Comparison) -> str:
-    if not comparison.enough_data:
-        return (
-            f"{comparison.label}: not enough data yet (needs 10 decided requests each way; "
-            f"you have {comparison.with_side.decided} {comparison.with_label} and "
-            f"{comparison.without_side.decided} {comparison.without_label})."
+def _counts(side: RateEstimate) -> str:
+    return f"{side.accepted} of {side.decided} ({_percent(side.rate)})"
+
+
+def _or(items: list[str]) -> str:
+    """ "a", "a or b", "a, b, or c": the serial comma keeps an "or" inside an item apart."""
+    if len(items) < 3:
+        return " or ".join(items)
+    return ", ".join(items[:-1]) + ", or " + items[-1]
+
+
+def _comparison_lines(comparisons: tuple[Comparison, ...]) -> list[str]:
+    """At most one line per difference a test supports, with its counts, and one line for the
+    rest: comparisons that could be tested but showed none, or, when none could, why not."""
+    lines = [
+        f"{item.trait.requests_with} were accepted "
+        f"{'more' if item.accepted_more_often else 'less'} often: {_counts(item.with_side)} vs "
+        f"{_counts(item.without_side)} {item.trait.others}."
+        for item in comparisons
+        if item.differs
+    ]
+    unclear = [
+        item.trait.whether_you for item in comparisons if item.enough_data and not item.differs
+    ]
+    if unclear:
+        lines.append(f"So far it has made no clear difference whether you {_or(unclear)}.")
+    if not lines:
+        lines.append(
+            "Not enough decided requests yet to compare what works: it takes "
+            f"{MIN_SIDE} on each side, such as {MIN_SIDE} with a note and {MIN_SIDE} without."
         )
-    figures = (
-        f"{_percent(comparison.with_side.rate)} accepted {comparison.with_label} vs "
-        f"{_percent(comparison.without_side.rate)} {comparison.without_label}"
-    )
-    if comparison.differs:
-        return f"{comparison.label} makes a clear difference for you: {figures}."
-    return f"{comparison.label}: {figures}, but not enough data yet to call it a difference."
+    return lines
 
 
 def _trend_rows(trend: tuple[WeekCounts, ...]) -> list[dict[str, Any]]:
@@ -235,7 +255,8 @@ def render_digest(insights: DigestInsights, timezone: str, unsubscribe_url: str)
         ],
         "rate_sentence": _rate_sentence(week, insights.trend_acceptance),
         "trend_rows": _trend_rows(insights.trend),
-        "comparison_lines": [_comparison_line(item) for item in insights.comparisons],
+        "comparisons_heading": f"What seems to make a difference, last {COMPARISON_WEEKS} weeks",
+        "comparison_lines": _comparison_lines(insights.comparisons),
         "reasons_heading": f"Why requests did not land, last {TREND_WEEKS} weeks",
         "reasons_lead": _reasons_lead(insights),
         "reason_rows": [_reason_row(reason) for reason in insights.top_reasons],
