@@ -8,6 +8,7 @@ from datetime import UTC, date, datetime, timedelta
 from email import message_from_bytes, policy
 from email.header import decode_header, make_header
 from email.message import EmailMessage
+from functools import cache
 from html.parser import HTMLParser
 from typing import Any
 
@@ -17,7 +18,7 @@ from hypothesis import strategies as st
 
 from rapport.contract import PreferencesUpdated, RequestEvent
 from rapport.digest.email_message import REWRITTEN, UNBUILDABLE, build_email
-from rapport.digest.insights import WeekCounts, build_insights
+from rapport.digest.insights import DigestInsights, WeekCounts, build_insights
 from rapport.digest.ports import Undeliverable
 from rapport.digest.render import render_digest, subject_for, week_span
 from rapport.validation import parse_event
@@ -199,6 +200,12 @@ def test_the_digest_names_its_week_without_an_eighth_day() -> None:
     assert "9 Nov" not in text
 
 
+@cache
+def _some_insights() -> DigestInsights:
+    """Built once: each example only replaces the week's counts, and building is the slow part."""
+    return build_insights("m-dana", _requests(), WEEK, "UTC", AS_OF)
+
+
 @given(
     sent=st.integers(0, 30),
     accepted=st.integers(0, 30),
@@ -210,9 +217,8 @@ def test_the_subjects_figures_add_up(
 ) -> None:
     """The issue's "2 sent, 2 accepted, 0 declined — acceptance 67%" could not be worked out
     from its own numbers; now the rate's numerator and denominator are both in the subject."""
-    insights = build_insights("m-dana", _requests(), WEEK, "UTC", AS_OF)
     week = WeekCounts(WEEK, sent, accepted, declined, 0, no_response)
-    subject = subject_for(dataclasses.replace(insights, week=week))
+    subject = subject_for(dataclasses.replace(_some_insights(), week=week))
     decided = accepted + declined + no_response
     if not decided:
         assert subject == f"Your week: {sent} sent · none decided yet"
