@@ -1,6 +1,6 @@
 """The translated template's ways in and their guards: the EventBridge bus and its rule to the
 events queue, the queue policies (TLS only on every queue, the rule and the producer accounts on
-the events queue), the archive and the outputs other stacks import."""
+the events queue), the archive, the oldest-message alarms and the outputs other stacks import."""
 
 from __future__ import annotations
 
@@ -132,6 +132,43 @@ def test_the_archive_keeps_the_buss_events_for_a_parameter_of_days(
     days = template["Parameters"]["EventArchiveRetentionDays"]
     assert days["MinValue"] >= 1  # 0 would mean forever
     assert days["Default"] <= 14
+
+
+@pytest.mark.parametrize(
+    ("queue", "parameter"),
+    [
+        ("EventsQueue", "EventsQueueAgeAlarmSeconds"),
+        ("DigestJobsQueue", "DigestJobsQueueAgeAlarmSeconds"),
+    ],
+)
+def test_a_consumed_queue_alarms_on_its_oldest_message_long_before_sqs_drops_it(
+    template: dict[str, Any], queue: str, parameter: str
+) -> None:
+    [alarm] = [
+        spec["Properties"]
+        for spec in _of_type(template, "AWS::CloudWatch::Alarm").values()
+        if spec["Properties"]["MetricName"] == "ApproximateAgeOfOldestMessage"
+        and spec["Properties"]["Dimensions"][0]["Value"] == {"Fn::GetAtt": [queue, "QueueName"]}
+    ]
+    assert alarm["Namespace"] == "AWS/SQS"
+    assert alarm["Dimensions"] == [
+        {"Name": "QueueName", "Value": {"Fn::GetAtt": [queue, "QueueName"]}}
+    ]
+    assert (alarm["Statistic"], alarm["ComparisonOperator"]) == ("Maximum", "GreaterThanThreshold")
+    assert alarm["Threshold"] == {"Ref": parameter}
+    assert alarm["AlarmActions"] == {
+        "Fn::If": ["HasAlarmEmail", [{"Ref": "AlarmTopic"}], {"Ref": "AWS::NoValue"}]
+    }
+    queue_properties = template["Resources"][queue]["Properties"]
+    retention = queue_properties["MessageRetentionPeriod"]
+    # Never below the time a message may wait while it is retried before it is dead-lettered,
+    # never above half the retention, so there is time to act.
+    retrying = (
+        queue_properties["RedrivePolicy"]["maxReceiveCount"] * queue_properties["VisibilityTimeout"]
+    )
+    threshold = template["Parameters"][parameter]
+    assert retrying <= threshold["MinValue"] <= threshold["Default"]
+    assert threshold["Default"] <= threshold["MaxValue"] <= retention // 2
 
 
 @pytest.mark.parametrize(
