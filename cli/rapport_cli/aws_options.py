@@ -31,14 +31,22 @@ def add_aws_arguments(parser: argparse.ArgumentParser) -> None:
     _add_endpoint_arguments(parser)
 
 
-def add_queue_arguments(parser: argparse.ArgumentParser) -> None:
-    """For commands that publish to the events queue rather than read the table."""
-    parser.add_argument(
+def add_destination_arguments(parser: argparse.ArgumentParser) -> None:
+    """For commands that publish events: to the events queue or to the event bus."""
+    destination = parser.add_mutually_exclusive_group(required=True)
+    destination.add_argument(
         "--queue-url",
-        required=True,
         type=http_url,
         metavar="URL",
-        help="the events queue (stack output EventsQueueUrl)",
+        help="send to the events queue (stack output EventsQueueUrl) with SendMessageBatch",
+    )
+    destination.add_argument(
+        "--bus",
+        metavar="NAME",
+        help=(
+            "put on the event bus (stack output EventBusName, or EventBusArn from another "
+            "account) with PutEvents"
+        ),
     )
     _add_endpoint_arguments(parser)
 

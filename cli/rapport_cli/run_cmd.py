@@ -29,6 +29,7 @@ _EPILOG = """examples:
   rapport run --events day1.jsonl --events day2.jsonl --out out/run --now 2026-11-16T09:00:00Z
   rapport run --events events/streams/demo.jsonl --out out/faults --now 2026-11-16T18:00:00Z \
       --inject-faults dynamodb=0.2,sqs=0.1,ses=0.3 --seed 7
+  rapport run --events events/streams/demo.jsonl --out out/bus --via eventbridge
   moto_server -p 5055 &   # a local AWS that outlives the run, to explore it afterwards
   rapport run --events events/streams/demo.jsonl --out out/x --now 2026-11-16T18:00:00Z \
       --endpoint-url http://127.0.0.1:5055
@@ -56,8 +57,9 @@ def register(commands: Any) -> None:
         help="run the whole pipeline locally on JSONL event files",
         description=(
             "Start a local AWS (moto) on 127.0.0.1, build the queues and table from "
-            "infra/template.yaml, publish every line to the events queue and drain it through "
-            "the real Lambda handler with SQS event-source semantics."
+            "infra/template.yaml, publish every line to the events queue (or put it on the "
+            "event bus, with --via eventbridge) and drain the queue through the real Lambda "
+            "handler with SQS event-source semantics."
         ),
         epilog=_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -94,6 +96,15 @@ def register(commands: Any) -> None:
         type=int,
         default=0,
         help="which calls fail under --inject-faults: the same seed, the same faults (default 0)",
+    )
+    parser.add_argument(
+        "--via",
+        choices=runner.VIAS,
+        default=runner.VIA_SQS,
+        help=(
+            "how events go in: sent to the events queue (sqs, the default), or put on the event "
+            "bus, whose rule delivers them to the queue (eventbridge)"
+        ),
     )
     parser.add_argument(
         "--endpoint-url",
@@ -168,6 +179,7 @@ def _run(args: argparse.Namespace) -> int:
                     FaultPlan.parse(args.inject_faults, args.seed) if args.inject_faults else None
                 ),
                 endpoint_url=args.endpoint_url,
+                via=args.via,
             )
         except FileNotFoundError as exc:
             raise UserError(str(exc)) from None

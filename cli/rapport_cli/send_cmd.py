@@ -1,4 +1,5 @@
-"""``rapport send``: publish a JSONL file of events to the events queue, as a platform would.
+"""``rapport send``: publish a JSONL file of events to the events queue or the event bus, as a
+platform would.
 
 Unlike ``rapport run``, which publishes invalid lines on purpose so the pipeline quarantines them,
 ``send`` is the platform's side: each line is checked against the contract first and an invalid
@@ -17,9 +18,9 @@ from botocore.exceptions import BotoCoreError, ClientError
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
 
-from rapport.producer import Publisher
+from rapport.producer import BusDestination, Publisher
 from rapport.validation import InvalidEvent
-from rapport_cli.aws_options import add_queue_arguments, apply_aws_arguments
+from rapport_cli.aws_options import add_destination_arguments, apply_aws_arguments
 from rapport_cli.commands import add_command
 from rapport_cli.errors import UserError
 from rapport_cli.jsonl import json_line
@@ -31,21 +32,25 @@ _EPILOG = """examples:
   rapport send day1.jsonl --endpoint-url http://127.0.0.1:5000 --region us-east-1 \\
       --queue-url http://127.0.0.1:5000/123456789012/rapport-events
   rapport generate --members 20 --weeks 4 --seed 7 | rapport send /dev/stdin --queue-url URL
+  rapport send day1.jsonl --bus "$EVENT_BUS_NAME"       # PutEvents, 10 entries a call
+  rapport send day1.jsonl --bus arn:aws:events:eu-west-1:123456789012:event-bus/rapport-prod
 
-Blank lines are skipped. An invalid line (not UTF-8, not a valid event, or characters SQS does
-not accept) is reported as "line N: error_code: message" and not sent; the other lines still are.
+Blank lines are skipped. An invalid line (not UTF-8, not a valid event, characters SQS does
+not accept, or a source EventBridge cannot take) is reported as "line N: error_code: message"
+and not sent; the other lines still are.
 
 exit status:
   0  every event line was sent
-  1  some lines were invalid or not accepted by SQS (all the others were sent)
+  1  some lines were invalid or not accepted by the queue or bus (all the others were sent)
   2  the command could not run or was cut short: a missing file, a bad URL, an unreachable
-     endpoint or queue (the error says how many events were sent before)
+     endpoint, queue or bus (the error says how many events were sent before)
 """
 
 
 @dataclass(frozen=True)
 class Problem:
-    """A line or event that was not sent; ``line`` is None when SQS refused it after batching."""
+    """A line or event that was not sent; ``line`` is None when the queue or bus refused it after
+    batching."""
 
     line: int | None
     event_id: str | None
@@ -72,16 +77,17 @@ def register(commands: Any) -> None:
     parser = add_command(
         commands,
         "send",
-        help="validate a JSONL file of events and publish it to the events queue",
+        help="validate a JSONL file of events and publish it to the events queue or bus",
         description=(
             "Stream FILE line by line, validate each event against the contract, and send the "
-            "valid ones to the events queue in batches of up to 10, re-sending only the entries "
-            "SQS failed to accept for a transient reason."
+            "valid ones to the events queue (--queue-url) or put them on the event bus (--bus) "
+            "in batches of up to 10, re-sending only the entries the queue or bus failed to "
+            "accept for a transient reason."
         ),
         epilog=_EPILOG,
     )
     parser.add_argument("file", type=Path, metavar="FILE.jsonl", help="one CloudEvent per line")
-    add_queue_arguments(parser)
+    add_destination_arguments(parser)
     parser.add_argument(
         "--json", action="store_true", help="print a JSON summary (with every problem) on stdout"
     )
@@ -105,14 +111,16 @@ def _send(args: argparse.Namespace) -> int:
             _say(console, problem.describe())
 
     try:
-        publisher = Publisher(args.queue_url)
+        publisher = Publisher(args.queue_url or BusDestination(args.bus))
     except BotoCoreError as exc:
-        raise UserError(f"cannot create an SQS client: {exc}") from None
+        service = "SQS" if args.queue_url else "EventBridge"
+        raise UserError(f"cannot create an {service} client: {exc}") from None
+    destination = publisher.destination
     try:
         _publish_lines(path, publisher, report, found, console)
     except (ClientError, BotoCoreError) as exc:
         raise UserError(
-            f"cannot send to {args.queue_url}: {exc} "
+            f"cannot send to {destination.name}: {exc} "
             f"({publisher.result.sent} event(s) were sent before this)"
         ) from None
     except OSError as exc:
@@ -127,8 +135,9 @@ def _send(args: argparse.Namespace) -> int:
         print(json_line(asdict(report)))
     _say(
         console,
-        f"sent {report.sent} event(s) to {args.queue_url}; {report.invalid} invalid line(s) and "
-        f"{report.unsent} event(s) SQS did not accept were not sent",
+        f"sent {report.sent} event(s) to {destination.name}; {report.invalid} invalid line(s) "
+        f"and {report.unsent} event(s) {'SQS' if args.queue_url else 'EventBridge'} did not "
+        "accept were not sent",
     )
     return 1 if report.invalid or report.unsent else 0
 

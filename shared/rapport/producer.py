@@ -1,13 +1,16 @@
-"""Publish contract events to the events queue: the library a platform (or a Lambda) sends with.
+"""Publish contract events to Rapport, as a platform (or a Lambda) does: to the events queue or to
+the event bus.
 
-Why not a bare ``send_message`` loop:
+Why not a bare ``send_message`` or ``put_events`` loop:
 
-- an event the contract rejects would only be quarantined downstream, where the platform never
-  sees why; validating first (with the pipeline's own ``parse_event``) reports it to the sender;
-- ``SendMessageBatch`` succeeds or fails *per entry*. Re-sending the whole batch after a partial
-  failure would send the successful entries twice, so only the entries that failed for a transient
-  reason (``SenderFault`` false) are retried, with bounded backoff. A sender fault is permanent
-  and is never retried;
+- an event the contract rejects would only be quarantined downstream (or, on the bus, routed
+  nowhere), where the platform never sees why; validating first (with the pipeline's own
+  ``parse_event``) reports it to the sender;
+- ``SendMessageBatch`` and ``PutEvents`` succeed or fail *per entry*. Re-sending the whole batch
+  after a partial failure would send the successful entries twice, so only the entries that
+  failed for a transient reason are retried, with bounded backoff. A permanent failure (SQS's
+  ``SenderFault``, any EventBridge code but ``InternalFailure`` and ``ThrottlingException``) is
+  never retried;
 - whole-call failures (throttling, 5xx, connection errors) are already retried with jittered
   backoff by botocore's standard retry mode (``rapport.adapters.aws``), so they are not retried
   again here: if they persist they propagate as botocore errors.
@@ -22,15 +25,12 @@ import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import TracebackType
-from typing import Any
+from typing import Any, Protocol
 
+from rapport.adapters import eventbridge_batch, sqs_batch
 from rapport.adapters.aws import client
-from rapport.adapters.sqs_batch import (
-    RetryPolicy,
-    fits_in_batch,
-    has_forbidden_characters,
-    send_batch,
-)
+from rapport.adapters.entry_batches import BatchOutcome, RetryPolicy
+from rapport.contract import RapportEvent
 from rapport.validation import InvalidEvent, parse_event
 
 _LISTED_FAILURES = 20
@@ -50,7 +50,8 @@ class PublishResult:
     sent: int = 0
     #: entries re-sent after a transient failure
     retried: int = 0
-    #: events SQS refused or kept failing to accept (not the ones the contract rejected)
+    #: events the queue or bus refused or kept failing to accept (not the ones the contract
+    #: rejected)
     unsent: list[Failure] = field(default_factory=list)
 
 
@@ -69,22 +70,94 @@ class PublishError(Exception):
         super().__init__(f"{len(self.failures)} event(s) not sent ({result.sent} sent): {listed}")
 
 
+class Destination(Protocol):
+    """Where a ``Publisher`` sends: the events queue (``QueueDestination``) or the event bus
+    (``BusDestination``)."""
+
+    #: names it in messages: the queue URL, the bus name or ARN
+    name: str
+
+    def entry(self, body: str, event: RapportEvent) -> tuple[Any, int]:
+        """The entry that carries ``body`` and its size in the batch; raises ``InvalidEvent``
+        when the service would refuse it."""
+        ...
+
+    def fits(self, entries: int, batch_bytes: int, entry_bytes: int) -> bool:
+        """Whether one more entry of ``entry_bytes`` fits a batch already holding ``entries``."""
+        ...
+
+    def send(self, entries: Sequence[Any], retry: RetryPolicy) -> BatchOutcome:
+        """Send one batch, re-sending only the entries that failed transiently."""
+        ...
+
+
+class QueueDestination:
+    """The events queue: each event is one SQS message whose body is the event's JSON text."""
+
+    def __init__(self, queue_url: str, *, sqs: Any = None) -> None:
+        self.name = queue_url
+        self._sqs = sqs if sqs is not None else client("sqs")
+
+    def entry(self, body: str, event: RapportEvent) -> tuple[str, int]:
+        _refuse_queue_characters(body, event)
+        return body, len(body.encode("utf-8"))
+
+    def fits(self, entries: int, batch_bytes: int, entry_bytes: int) -> bool:
+        return sqs_batch.fits_in_batch(entries, batch_bytes, entry_bytes)
+
+    def send(self, entries: Sequence[str], retry: RetryPolicy) -> BatchOutcome:
+        return sqs_batch.send_batch(self._sqs, self.name, entries, retry)
+
+
+class BusDestination:
+    """The event bus (its name, or its ARN from another account): each event is one PutEvents
+    entry with the event's JSON text as ``Detail``, its ``type`` as ``DetailType`` and its
+    ``source`` as ``Source``."""
+
+    def __init__(self, bus: str, *, events: Any = None) -> None:
+        self.name = bus
+        self._events = events if events is not None else client("events")
+
+    def entry(self, body: str, event: RapportEvent) -> tuple[eventbridge_batch.BusEntry, int]:
+        problem = eventbridge_batch.source_problem(event.source)
+        if problem is not None:
+            raise InvalidEvent("rejected_by_bus", f"source: {problem}", event.id)
+        _refuse_queue_characters(body, event)  # the rule delivers the body to the events queue
+        entry = eventbridge_batch.BusEntry(source=event.source, detail_type=event.type, detail=body)
+        return entry, entry.size
+
+    def fits(self, entries: int, batch_bytes: int, entry_bytes: int) -> bool:
+        return eventbridge_batch.fits_in_batch(entries, batch_bytes, entry_bytes)
+
+    def send(
+        self, entries: Sequence[eventbridge_batch.BusEntry], retry: RetryPolicy
+    ) -> BatchOutcome:
+        return eventbridge_batch.put_batch(self._events, self.name, entries, retry)
+
+
 class Publisher:
     """Validates events one at a time and sends them in batches as the batches fill.
 
-    Push-based so a platform can hand over events as they happen and a file of any length can be
-    streamed. Use it as a context manager (or call ``close``) so the last batch is sent; when the
-    block raises, what is still queued is not sent.
+    ``destination`` is a ``QueueDestination`` or a ``BusDestination``; a string is the events
+    queue's URL (``sqs`` is then the client to use). Push-based so a platform can hand over
+    events as they happen and a file of any length can be streamed. Use it as a context manager
+    (or call ``close``) so the last batch is sent; when the block raises, what is still queued is
+    not sent.
     """
 
     def __init__(
-        self, queue_url: str, *, sqs: Any = None, retry: RetryPolicy | None = None
+        self,
+        destination: str | Destination,
+        *,
+        sqs: Any = None,
+        retry: RetryPolicy | None = None,
     ) -> None:
-        self.queue_url = queue_url
+        self.destination: Destination = (
+            QueueDestination(destination, sqs=sqs) if isinstance(destination, str) else destination
+        )
         self.result = PublishResult()
-        self._sqs = sqs if sqs is not None else client("sqs")
         self._retry = retry or RetryPolicy()
-        self._batch: list[tuple[str, str]] = []  # (event id, body)
+        self._batch: list[tuple[str, Any]] = []  # (event id, entry)
         self._batch_bytes = 0
 
     def add(self, event: str | Mapping[str, Any]) -> str:
@@ -92,27 +165,23 @@ class Publisher:
 
         A JSON string is sent exactly as given; a mapping is serialised to compact JSON. Raises
         ``InvalidEvent`` (with the pipeline's error code) and queues nothing when the event would
-        be quarantined or refused by SQS.
+        be quarantined or refused by the destination.
         """
         body = event if isinstance(event, str) else _to_json(event)
-        event_id = parse_event(body).id
-        if has_forbidden_characters(body):
-            raise InvalidEvent(
-                "rejected_by_queue", "The event contains characters SQS does not accept", event_id
-            )
-        size = len(body.encode("utf-8"))
-        if not fits_in_batch(len(self._batch), self._batch_bytes, size):
+        parsed = parse_event(body)
+        entry, size = self.destination.entry(body, parsed)
+        if not self.destination.fits(len(self._batch), self._batch_bytes, size):
             self.flush()
-        self._batch.append((event_id, body))
+        self._batch.append((parsed.id, entry))
         self._batch_bytes += size
-        return event_id
+        return parsed.id
 
     def flush(self) -> None:
         """Send what is queued. Failures are recorded in ``result.unsent``, not raised."""
         if not self._batch:
             return
         batch, self._batch, self._batch_bytes = self._batch, [], 0
-        outcome = send_batch(self._sqs, self.queue_url, [body for _, body in batch], self._retry)
+        outcome = self.destination.send([entry for _, entry in batch], self._retry)
         self.result.sent += len(outcome.message_ids)
         self.result.retried += outcome.retried
         self.result.unsent.extend(
@@ -121,7 +190,7 @@ class Publisher:
         )
 
     def close(self) -> PublishResult:
-        """Send the last batch; raise ``PublishError`` if any event was not accepted by SQS."""
+        """Send the last batch; raise ``PublishError`` if any event was not accepted."""
         self.flush()
         if self.result.unsent:
             raise PublishError(self.result.unsent, self.result)
@@ -142,17 +211,17 @@ class Publisher:
 
 def publish(
     events: Iterable[str | Mapping[str, Any]],
-    queue_url: str,
+    destination: str | Destination,
     *,
     sqs: Any = None,
     retry: RetryPolicy | None = None,
 ) -> PublishResult:
     """Validate and send every event; every valid one is sent even when others are not.
 
-    Raises ``PublishError`` at the end, naming each event that the contract rejected or SQS did
-    not accept, with the reason.
+    ``destination`` is as for ``Publisher``. Raises ``PublishError`` at the end, naming each
+    event that the contract rejected or the destination did not accept, with the reason.
     """
-    publisher = Publisher(queue_url, sqs=sqs, retry=retry)
+    publisher = Publisher(destination, sqs=sqs, retry=retry)
     invalid: list[Failure] = []
     for event in events:
         try:
@@ -164,6 +233,13 @@ def publish(
     if failures:
         raise PublishError(failures, publisher.result)
     return publisher.result
+
+
+def _refuse_queue_characters(body: str, event: RapportEvent) -> None:
+    if sqs_batch.has_forbidden_characters(body):
+        raise InvalidEvent(
+            "rejected_by_queue", "The event contains characters SQS does not accept", event.id
+        )
 
 
 def _to_json(event: Mapping[str, Any]) -> str:

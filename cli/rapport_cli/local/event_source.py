@@ -11,7 +11,8 @@ invocation payload (local streams are far smaller).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import hashlib
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -32,14 +33,26 @@ class DrainResult:
         self.failed_attempts += other.failed_attempts
 
 
-def _record(message: dict[str, Any], queue: LocalQueue, region: str) -> dict[str, Any]:
+#: What the record's body is made of the received message: the message's body, unless what
+#: delivered it to the queue must be completed first (``rapport_cli.local.bus``).
+BodyOf = Callable[[Mapping[str, Any]], str]
+
+
+def as_received(message: Mapping[str, Any]) -> str:
+    return str(message["Body"])
+
+
+def _record(
+    message: dict[str, Any], queue: LocalQueue, region: str, body_of: BodyOf
+) -> dict[str, Any]:
+    body = body_of(message)
     return {
         "messageId": message["MessageId"],
         "receiptHandle": message["ReceiptHandle"],
-        "body": message["Body"],
+        "body": body,
         "attributes": message.get("Attributes", {}),
         "messageAttributes": message.get("MessageAttributes", {}),
-        "md5OfBody": message.get("MD5OfBody", ""),
+        "md5OfBody": hashlib.md5(body.encode("utf-8"), usedforsecurity=False).hexdigest(),
         "eventSource": "aws:sqs",
         "eventSourceARN": queue.arn,
         "awsRegion": region,
@@ -74,6 +87,7 @@ def drain(
     batch_size: int,
     region: str,
     on_success: Callable[[int], None] = lambda _count: None,
+    body_of: BodyOf = as_received,
 ) -> DrainResult:
     """Deliver everything in ``queue`` to ``handler`` until nothing is left to deliver."""
     result = DrainResult()
@@ -84,7 +98,7 @@ def drain(
                 return result
             raise RuntimeError(f"{queue.logical_id}: messages are in flight but none is visible")
         batch_ids = {message["MessageId"] for message in messages}
-        event = {"Records": [_record(message, queue, region) for message in messages]}
+        event = {"Records": [_record(message, queue, region, body_of) for message in messages]}
         result.invocations += 1
         try:
             failed = _failed_ids(

@@ -6,6 +6,10 @@ SQS refused, ``dead_lettered`` what sits in the dead-letter queue. ``duplicates`
 processed successfully that added nothing, and the books must balance or the run fails. The
 digests SES accepted must be exactly the digests recorded as sent.
 
+Events go in as a platform sends them: straight to the events queue (``via="sqs"``), or put on
+the event bus, whose rule delivers them to the same queue (``via="eventbridge"``; see
+``rapport_cli.local.bus`` for what the local runtime completes there).
+
 By default the run starts a moto server of its own and stops it at the end. With
 ``endpoint_url`` it builds its resources in a server that is already running and leaves them
 there, under names of their own (environment ``local-<8 hex digits>``), so runs never touch
@@ -38,12 +42,13 @@ from rapport.contract import parse_rfc3339
 from rapport.settings import ReadSettings
 from rapport.state import request_status
 from rapport_cli.jsonl import json_line
+from rapport_cli.local.bus import BusDelivery
 from rapport_cli.local.call_log import DYNAMODB_WRITES, CallLog
 from rapport_cli.local.digests import digest_records, write_digests
-from rapport_cli.local.event_source import DrainResult, drain, make_visible
+from rapport_cli.local.event_source import DrainResult, as_received, drain, make_visible
 from rapport_cli.local.faults import FaultInjector, FaultPlan, immediate_retries
 from rapport_cli.local.lambda_runtime import FunctionHost
-from rapport_cli.local.publisher import InputLine, PublishResult, publish
+from rapport_cli.local.publisher import InputLine, PublishResult, publish, publish_to_bus
 from rapport_cli.local.scheduler import ScheduledRun, run_scheduled
 from rapport_cli.local.server import aws_endpoint, moto_server, sent_raw_messages
 from rapport_cli.local.stack import LocalStack, deploy
@@ -52,6 +57,10 @@ EVENTS_QUEUE = "EventsQueue"
 DIGEST_QUEUE = "DigestJobsQueue"
 INGEST_FUNCTION = "ProcessEventsFunction"
 TABLE = "RapportTable"
+#: The ways events go in: ``rapport run --via``.
+VIA_SQS = "sqs"
+VIA_EVENTBRIDGE = "eventbridge"
+VIAS = (VIA_SQS, VIA_EVENTBRIDGE)
 
 # The runner plays the platform (publishing) and Lambda's SQS poller, which in AWS keep retrying
 # far longer than a function's SDK does: more attempts (free while faults are injected, since
@@ -181,7 +190,13 @@ class _Observed:
 
 
 def _drain_through(
-    host: FunctionHost, stack: LocalStack, queue_id: str, *, sqs: Any, progress: Progress
+    host: FunctionHost,
+    stack: LocalStack,
+    queue_id: str,
+    *,
+    sqs: Any,
+    progress: Progress,
+    delivery: BusDelivery | None = None,
 ) -> DrainResult:
     function, source = stack.function_for_queue(queue_id)
     return drain(
@@ -192,6 +207,7 @@ def _drain_through(
         batch_size=source.batch_size,
         region=os.environ["AWS_DEFAULT_REGION"],
         on_success=progress.advance,
+        body_of=delivery.body_of if delivery else as_received,
     )
 
 
@@ -207,6 +223,7 @@ def _resource_names(stack: LocalStack, endpoint: str, environment: str) -> dict[
         "events_dlq_url": stack.dead_letter_queue(EVENTS_QUEUE).url,
         "digest_queue_url": stack.queues[DIGEST_QUEUE].url,
         "digest_dlq_url": stack.dead_letter_queue(DIGEST_QUEUE).url,
+        "event_bus_name": stack.buses[stack.route_to(EVENTS_QUEUE).bus_logical_id].name,
     }
 
 
@@ -222,9 +239,11 @@ def _operate(
     *,
     faults: FaultPlan | None,
     endpoint_url: str | None,
+    via: str,
 ) -> _Observed:
-    """Deploy, publish every line, drain the queue through the handler, optionally run the
-    digest schedule and workers, then read back everything the run left behind.
+    """Deploy, publish every line (to the queue or the bus), drain the queue through the
+    handler, optionally run the digest schedule and workers, then read back everything the run
+    left behind.
 
     With ``faults``, every call after the deployment may fail: the functions' calls (the shared
     session) and the runner's own (publishing, polling, reading back)."""
@@ -271,14 +290,34 @@ def _operate(
         # with the square of the queue's length, so a 2,000-line run takes 27 s instead of 77 s).
         progress.phase("events", 0)
         drained = DrainResult()
+        route = stack.route_to(EVENTS_QUEUE)
+        delivery = BusDelivery(route.input_path) if via == VIA_EVENTBRIDGE else None
 
         def drain_events() -> None:
-            drained.add(_drain_through(host, stack, EVENTS_QUEUE, sqs=sqs, progress=progress))
+            drained.add(
+                _drain_through(
+                    host, stack, EVENTS_QUEUE, sqs=sqs, progress=progress, delivery=delivery
+                )
+            )
 
-        published = publish(
-            sqs, queue.url, event_files, max_message_bytes=max_bytes, between_chunks=drain_events
-        )
-        drain_events()
+        if delivery is None:
+            published = publish(
+                sqs,
+                queue.url,
+                event_files,
+                max_message_bytes=max_bytes,
+                between_chunks=drain_events,
+            )
+            drain_events()
+        else:
+            published = publish_to_bus(
+                session.client("events", config=_RUNNER_CONFIG),
+                stack.buses[route.bus_logical_id].name,
+                event_files,
+                between_chunks=drain_events,
+            )
+            drain_events()
+            published = delivery.settle(published)
 
         schedule_runs: list[ScheduledRun] = []
         digest_jobs_dead = 0
@@ -379,18 +418,30 @@ def run(
     *,
     faults: FaultPlan | None = None,
     endpoint_url: str | None = None,
+    via: str = VIA_SQS,
 ) -> RunReport:
     """Run the pipeline on ``event_files`` and write the DESIGN §4 outputs into ``out_dir``.
+
+    ``via`` is how the events go in: ``"sqs"`` (to the events queue) or ``"eventbridge"`` (on
+    the event bus, whose rule delivers them to the queue).
 
     ``faults`` makes that fraction of each service's calls fail with a retryable error (see
     ``rapport_cli.local.faults``); what was injected is in the report and ``faults.json``.
     ``endpoint_url`` names a moto server already running, where the resources stay."""
+    if via not in VIAS:
+        raise ValueError(f"via must be one of {', '.join(VIAS)}, not {via!r}")
     missing = [str(path) for path in event_files if not path.is_file()]
     if missing:
         raise FileNotFoundError(f"no such events file: {', '.join(missing)}")
     (out_dir / "logs").mkdir(parents=True, exist_ok=True)
     observed = _operate(
-        event_files, out_dir, progress or Progress(), now, faults=faults, endpoint_url=endpoint_url
+        event_files,
+        out_dir,
+        progress or Progress(),
+        now,
+        faults=faults,
+        endpoint_url=endpoint_url,
+        via=via,
     )
     records = digest_records(observed.items)
     recorded = {record["message_id"] for record in records}

@@ -1,9 +1,11 @@
 """Create the template's resources in a moto server and describe its functions.
 
 Supported: SQS queues (with redrive), DynamoDB tables (with indexes), Secrets Manager secrets
-(a random value, like ``GenerateSecretString``), SES configuration sets, and for functions their
-environment, SQS event sources, ScheduleV2 schedules and function URLs. The SES sender identity
-(verified by hand in a real account) is created here so local digests can be sent.
+(a random value, like ``GenerateSecretString``), SES configuration sets, EventBridge buses and
+rules with their targets, and for functions their environment, SQS event sources, ScheduleV2
+schedules and function URLs. The SES sender identity (verified by hand in a real account) is
+created here so local digests can be sent. Not created: queue and bus policies (moto enforces
+none), the event archive (nothing replays locally) and the alarms.
 """
 
 from __future__ import annotations
@@ -85,12 +87,40 @@ class LocalQueue:
     dead_letter_logical_id: str | None
 
 
+@dataclass(frozen=True)
+class LocalBus:
+    logical_id: str
+    name: str
+    arn: str
+
+
+@dataclass(frozen=True)
+class LocalRoute:
+    """A rule's target that is one of the stack's queues: which bus's events go there, and the
+    part of each event EventBridge delivers (``InputPath``; None for the whole event)."""
+
+    rule_logical_id: str
+    rule_name: str
+    bus_logical_id: str
+    queue_logical_id: str
+    input_path: str | None
+
+
 @dataclass
 class LocalStack:
     queues: dict[str, LocalQueue] = field(default_factory=dict)
     tables: dict[str, str] = field(default_factory=dict)
     functions: dict[str, LocalFunction] = field(default_factory=dict)
     parameters: dict[str, str] = field(default_factory=dict)
+    buses: dict[str, LocalBus] = field(default_factory=dict)
+    routes: list[LocalRoute] = field(default_factory=list)
+
+    def route_to(self, queue_logical_id: str) -> LocalRoute:
+        """The one rule target that delivers to the queue."""
+        routes = [route for route in self.routes if route.queue_logical_id == queue_logical_id]
+        if len(routes) != 1:
+            raise KeyError(f"{len(routes)} rule targets deliver to {queue_logical_id}, not one")
+        return routes[0]
 
     def function_for_queue(self, queue_logical_id: str) -> tuple[LocalFunction, QueueSource]:
         for function in self.functions.values():
@@ -217,6 +247,43 @@ class _Builder:
         self.session.client("sesv2").create_configuration_set(ConfigurationSetName=name)
         self.resolver.resources[logical_id] = {"Ref": name}
 
+    def bus(self, logical_id: str, properties: Mapping[str, Any]) -> None:
+        name = properties.get("Name", f"{self.resolver.stack_name}-{logical_id}")
+        arn = self.session.client("events").create_event_bus(Name=name)["EventBusArn"]
+        self.resolver.resources[logical_id] = {"Ref": name, "Arn": arn, "Name": name}
+        self.stack.buses[logical_id] = LocalBus(logical_id, name, arn)
+
+    def rule(self, logical_id: str, raw: Mapping[str, Any]) -> None:
+        """A rule on one of the stack's buses, with its targets as the template gives them (only
+        the properties moto takes are resolved: the policy-like ones hold conditions)."""
+        properties = self.resolver.resolve(
+            {
+                key: raw[key]
+                for key in ("Name", "EventBusName", "EventPattern", "State")
+                if key in raw
+            }
+        )
+        name = properties.get("Name", f"{self.resolver.stack_name}-{logical_id}")
+        bus = properties.get("EventBusName", "default")
+        events = self.session.client("events")
+        arn = events.put_rule(
+            Name=name,
+            EventBusName=bus,
+            EventPattern=json.dumps(properties["EventPattern"]),
+            State=properties.get("State", "ENABLED"),
+        )["RuleArn"]
+        events.put_targets(
+            Rule=name, EventBusName=bus, Targets=self.resolver.resolve(raw.get("Targets", []))
+        )
+        self.resolver.resources[logical_id] = {"Ref": name, "Arn": arn}
+        bus_id = raw["EventBusName"]["Ref"]
+        for target in raw.get("Targets", []):
+            queue = target["Arn"].get("Fn::GetAtt", [None])[0]
+            if queue in self.stack.queues:
+                self.stack.routes.append(
+                    LocalRoute(logical_id, name, bus_id, queue, target.get("InputPath"))
+                )
+
     def function_url(self, logical_id: str) -> None:
         """A function URL's address: a placeholder, as nothing listens for it locally."""
         url = f"https://{logical_id.lower()}.lambda-url.{self.region}.localhost/"
@@ -247,6 +314,7 @@ def deploy(
         "AWS::DynamoDB::Table": builder.table,
         "AWS::SecretsManager::Secret": builder.secret,
         "AWS::SES::ConfigurationSet": builder.configuration_set,
+        "AWS::Events::EventBus": builder.bus,
     }
     for logical_id, spec in resources.items():
         if spec["Type"] in creators:
@@ -256,6 +324,9 @@ def deploy(
             and "FunctionUrlConfig" in spec["Properties"]
         ):
             builder.function_url(logical_id)
+    for logical_id, spec in resources.items():  # once every bus exists
+        if spec["Type"] == "AWS::Events::Rule":
+            builder.rule(logical_id, spec["Properties"])
     if "SenderAddress" in parameters:
         session.client("sesv2").create_email_identity(EmailIdentity=parameters["SenderAddress"])
 
