@@ -109,6 +109,18 @@ def test_overlapping_intervals_can_still_be_a_difference() -> None:
     assert note.differs
 
 
+def test_a_test_without_an_interval_to_match_states_nothing() -> None:
+    # 4 of 29 vs 0 of 31: Fisher's p is 0.0487, but Newcombe's interval reaches just below 0.
+    requests = [_decided(True, i < 4, i) for i in range(29)] + [
+        _decided(False, False, i) for i in range(31)
+    ]
+    note = build_insights("m", requests, WEEK, "UTC", AS_OF).comparisons[0]
+    assert note.adjusted_p == pytest.approx(0.0487, abs=1e-4)
+    assert note.difference is not None
+    assert note.difference[0] < 0
+    assert not note.differs
+
+
 def test_several_comparisons_share_one_five_percent() -> None:
     # The same requests, half of each side with mutual connections (accepted as often either way):
     # two comparisons are now tested, Holm doubles the smaller p-value, and 0.051 is not < 0.05.
