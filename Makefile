@@ -33,7 +33,7 @@ typecheck: $(STAMP)
 	$(BIN)/mypy shared cli functions bench infra tests training
 
 schemas: $(STAMP)
-	$(BIN)/rapport schema --out events/schema
+	$(BIN)/rapport schema --out events/schema --asyncapi events/asyncapi.yaml
 
 # The reason reader (docs/classification.md): `make corpus` splits the written notes in
 # data/reasons/raw into train/dev/test; `make model` trains on train, calibrates on dev and writes

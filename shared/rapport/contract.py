@@ -401,31 +401,43 @@ class CloudEvent(_Strict):
 
 
 class RequestSent(CloudEvent):
+    """A member sent a connection request (with the note and context it carried)."""
+
     type: Literal["rapport.connection_request.sent"]
     data: SentData
 
 
 class RequestAccepted(CloudEvent):
+    """The recipient accepted the request."""
+
     type: Literal["rapport.connection_request.accepted"]
     data: RequestRef
 
 
 class RequestDeclined(CloudEvent):
+    """The recipient declined the request, with their words if they gave any."""
+
     type: Literal["rapport.connection_request.declined"]
     data: DeclinedData
 
 
 class RequestWithdrawn(CloudEvent):
+    """The sender withdrew the request."""
+
     type: Literal["rapport.connection_request.withdrawn"]
     data: RequestRef
 
 
 class RequestExpired(CloudEvent):
+    """The platform closed the request unanswered."""
+
     type: Literal["rapport.connection_request.expired"]
     data: RequestRef
 
 
 class PreferencesUpdated(CloudEvent):
+    """A member's digest address and settings; the latest `time` wins."""
+
     type: Literal["rapport.member.preferences_updated"]
     data: PreferencesData
 
