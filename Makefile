@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 DEMO_OUT ?= out/demo
 
-.PHONY: install demo test lint typecheck security schemas browser screenshot build clean bench corpus model evaluate
+.PHONY: install demo test lint typecheck security schemas asyncapi-lint browser screenshot build clean bench corpus model evaluate
 
 $(STAMP): pyproject.toml shared/requirements.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -33,7 +33,18 @@ typecheck: $(STAMP)
 	$(BIN)/mypy shared cli functions bench infra tests tools training
 
 schemas: $(STAMP)
-	$(BIN)/rapport schema --out events/schema
+	$(BIN)/rapport schema --out events/schema --asyncapi events/asyncapi.yaml
+
+# `make test` validates events/asyncapi.yaml against the AsyncAPI JSON Schema, offline. This also
+# runs the official JavaScript parser (node and the npm registry; pinned by its lock file).
+ASYNCAPI_LINT := tools/asyncapi-lint
+
+$(ASYNCAPI_LINT)/node_modules/.installed: $(ASYNCAPI_LINT)/package-lock.json
+	cd $(ASYNCAPI_LINT) && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
+	touch $@
+
+asyncapi-lint: $(ASYNCAPI_LINT)/node_modules/.installed
+	node $(ASYNCAPI_LINT)/check.mjs events/asyncapi.yaml
 
 # The reason reader (docs/classification.md): `make corpus` splits the written notes in
 # data/reasons/raw into train/dev/test; `make model` trains on train, calibrates on dev and writes
@@ -104,4 +115,4 @@ build: $(SAM_VENV)/.installed $(STAMP)
 	$(BIN)/python infra/artifacts.py build/sam
 
 clean:
-	rm -rf $(VENV) $(SAM_VENV) $(CHECKOV_VENV) out build .mypy_cache .ruff_cache .pytest_cache .hypothesis
+	rm -rf $(VENV) $(SAM_VENV) $(CHECKOV_VENV) $(ASYNCAPI_LINT)/node_modules out build .mypy_cache .ruff_cache .pytest_cache .hypothesis

@@ -10,10 +10,13 @@ from typing import Any
 from pydantic import TypeAdapter
 
 from rapport.contract import EVENT_MODELS, RapportEvent
+from rapport_cli import asyncapi
 from rapport_cli.commands import add_command
+from rapport_cli.errors import UserError
 
 _EPILOG = """examples:
-  rapport schema --out events/schema     # regenerate the committed schema files
+  rapport schema --out events/schema --asyncapi events/asyncapi.yaml
+                                         # regenerate the committed files (make schemas)
   rapport schema                         # print the schema of any Rapport event
 """
 _SCHEMA_BASE = "https://rapport.example/schema/"
@@ -50,16 +53,28 @@ def register(commands: Any) -> None:
         epilog=_EPILOG,
     )
     parser.add_argument("--out", type=Path, metavar="DIR", help="write one file per event type")
+    parser.add_argument(
+        "--asyncapi",
+        type=Path,
+        metavar="FILE",
+        help="also write the AsyncAPI 3.0 document over the files in --out "
+        "(reads infra/template.yaml)",
+    )
     parser.set_defaults(handler=_run)
 
 
 def _run(args: argparse.Namespace) -> int:
     documents = schemas()
     if args.out is None:
+        if args.asyncapi is not None:
+            raise UserError("--asyncapi needs --out: the document refers to the schema files")
         print(render(documents["rapport.event.schema.json"]), end="")
         return 0
     args.out.mkdir(parents=True, exist_ok=True)
     for name, document in documents.items():
         (args.out / name).write_text(render(document), encoding="utf-8")
     print(f"wrote {len(documents)} schema files to {args.out}/")
+    if args.asyncapi is not None:
+        asyncapi.write(args.asyncapi, args.out)
+        print(f"wrote {args.asyncapi}")
     return 0

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
 
     from rapport.adapters.digest_store import DynamoDigestStore
+    from rapport.adapters.secrets import SigningKeyCache
     from rapport.adapters.ses_mailer import SesMailer
     from rapport.digest.delivery import DeliverySettings
     from rapport.settings import DigestSettings
@@ -62,24 +63,31 @@ def _processor() -> BatchProcessor:
 
 
 @cache
-def _dependencies() -> tuple[DynamoDigestStore, SesMailer, DeliverySettings]:
-    """Built on first use, then kept for the life of the container."""
+def _dependencies() -> tuple[DynamoDigestStore, SesMailer, DigestSettings, SigningKeyCache]:
+    """Built on first use, then kept for the life of the container; the signing keys refresh
+    themselves (rapport.adapters.secrets)."""
     from rapport.adapters.digest_store import DynamoDigestStore
     from rapport.adapters.retention import Retention
-    from rapport.adapters.secrets import signing_key
+    from rapport.adapters.secrets import SigningKeyCache
     from rapport.adapters.ses_mailer import SesMailer
-    from rapport.digest.delivery import DeliverySettings
 
     settings = _settings()
     return (
         DynamoDigestStore(settings.table_name, Retention(settings.retention)),
         SesMailer(settings.ses_configuration_set),
-        DeliverySettings(
-            sender=settings.sender_address,
-            unsubscribe_url=settings.unsubscribe_url,
-            signing_key=signing_key(settings.unsubscribe_secret_id),
-            response_window=settings.response_window,
-        ),
+        settings,
+        SigningKeyCache(settings.unsubscribe_secret_id),
+    )
+
+
+def _delivery_settings(settings: DigestSettings, signing_key: bytes) -> DeliverySettings:
+    from rapport.digest.delivery import DeliverySettings
+
+    return DeliverySettings(
+        sender=settings.sender_address,
+        unsubscribe_url=settings.unsubscribe_url,
+        signing_key=signing_key,
+        response_window=settings.response_window,
     )
 
 
@@ -88,7 +96,8 @@ def handle_record(record: SQSRecord) -> str:
     from rapport.digest.jobs import job_from_message
 
     job = job_from_message(record.body)
-    store, mailer, settings = _dependencies()
+    store, mailer, environment, keys = _dependencies()
+    settings = _delivery_settings(environment, keys.keys().current)
     logger.append_keys(member_id=job.member_id, week_start=job.week_start.isoformat())
     try:
         delivery = deliver(job, store, mailer, settings, datetime.now(UTC))

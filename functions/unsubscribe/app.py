@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
 
     from rapport.adapters.digest_store import DynamoDigestStore
+    from rapport.adapters.secrets import SigningKeyCache
     from rapport.settings import SigningSettings
 
 logger = Logger()
@@ -50,14 +51,15 @@ _HEADERS = {
 
 
 @cache
-def _dependencies() -> tuple[DynamoDigestStore, bytes]:
+def _dependencies() -> tuple[DynamoDigestStore, SigningKeyCache]:
+    """Built on first use and kept for the life of the container; the keys refresh themselves."""
     from rapport.adapters.digest_store import DynamoDigestStore
     from rapport.adapters.retention import Retention
-    from rapport.adapters.secrets import signing_key
+    from rapport.adapters.secrets import SigningKeyCache
 
     settings = _settings()
     store = DynamoDigestStore(settings.table_name, Retention(settings.retention))
-    return store, signing_key(settings.unsubscribe_secret_id)
+    return store, SigningKeyCache(settings.unsubscribe_secret_id)
 
 
 def _page(status: int, title: str, body: str) -> dict[str, Any]:
@@ -87,8 +89,8 @@ def _confirmation_form(token: str) -> str:
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     from aws_lambda_powertools.utilities.data_classes import LambdaFunctionUrlEvent
 
-    from rapport.digest.tokens import InvalidToken, verify
-    from rapport.digest.unsubscribe import unsubscribe
+    from rapport.digest.tokens import InvalidToken
+    from rapport.digest.unsubscribe import member_of, unsubscribe
 
     request = LambdaFunctionUrlEvent(event)
     method = request.request_context.http.method.upper()
@@ -97,12 +99,12 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         return _page(405, "Method not allowed", "<p>Use the link in your digest.</p>")
     if not token:
         return _page(400, "Link incomplete", "<p>This unsubscribe link is missing its token.</p>")
-    store, key = _dependencies()
+    store, keys = _dependencies()
     try:
         if method == "GET":
-            verify(token, key, datetime.now(UTC))
+            member_of(token, keys, datetime.now(UTC))
             return _page(200, "Unsubscribe from Rapport", _confirmation_form(token))
-        unsubscribe(token, key, datetime.now(UTC), store)
+        unsubscribe(token, keys, datetime.now(UTC), store)
     except InvalidToken as problem:
         logger.info("unsubscribe refused", extra={"reason": problem.reason})
         return _page(

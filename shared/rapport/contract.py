@@ -8,6 +8,8 @@ Unknown envelope attributes (CloudEvents extensions) and unknown ``data`` fields
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
 from importlib.resources import files
@@ -19,10 +21,13 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    GetCoreSchemaHandler,
+    GetJsonSchemaHandler,
     StringConstraints,
     WithJsonSchema,
 )
-from pydantic_core import PydanticCustomError
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import PydanticCustomError, core_schema
 
 SPEC_VERSION = "1.0"
 MAX_EVENT_BYTES = 64 * 1024
@@ -36,10 +41,42 @@ LATEST_TIME = datetime(9000, 1, 1, tzinfo=UTC)
 
 # Offsets are at most 23:59 either way (RFC 3339 §5.6); ASCII digits only, since ``\d`` is
 # Unicode in Python and Rust but ASCII in the JSON Schema's ECMA-262 dialect.
+_OFFSET_HHMM = "(?:[01][0-9]|2[0-3]):[0-5][0-9]"
 _RFC3339 = re.compile(
     r"^[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?"
-    r"([Zz]|[+-](?:[01][0-9]|2[0-3]):[0-5][0-9])$"
+    f"([Zz]|[+-]{_OFFSET_HHMM})$"
 )
+
+
+def _plausible_time() -> str:
+    """The strings ``parse_rfc3339`` accepts, as closely as a pattern can say it.
+
+    A real calendar date (leap years included) from 1970 to 8999, a time of day up to 23:59:59,
+    an offset within ±23:59; on the two days just outside that (1969-12-31 and 9000-01-01), only
+    an offset that can move the instant into the range. What a pattern cannot do is add the
+    offset: on 1969-12-31, 1970-01-01, 8999-12-31 and 9000-01-01 only the pipeline can tell
+    whether the instant is in range.
+    """
+    day31 = "(?:0[13578]|1[02])-(?:0[1-9]|[12][0-9]|3[01])"
+    day30 = "(?:0[469]|11)-(?:0[1-9]|[12][0-9]|30)"
+    february = "02-(?:0[1-9]|1[0-9]|2[0-8])"
+    year = "(?:19[7-9][0-9]|[2-8][0-9]{3})"
+    # Divisible by 4 and not by 100, or by 400, from 1972 to 8996.
+    leap_year = (
+        "(?:19(?:7[26]|8[048]|9[26])|[2-8][0-9](?:0[48]|[2468][048]|[13579][26])"
+        "|(?:[2468][048]|[357][26])00)"
+    )
+    clock = r"[Tt](?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](?:\.[0-9]+)?"
+    nonzero_offset = "(?:00:(?:0[1-9]|[1-5][0-9])|(?:0[1-9]|1[0-9]|2[0-3]):[0-5][0-9])"
+    return (
+        f"^(?:(?:{year}-(?:{day31}|{day30}|{february})|{leap_year}-02-29){clock}"
+        f"(?:[Zz]|[+-]{_OFFSET_HHMM})"
+        f"|1969-12-31{clock}-{nonzero_offset}"
+        rf"|9000-01-01{clock}\+{nonzero_offset})$"
+    )
+
+
+PLAUSIBLE_TIME = re.compile(_plausible_time())
 # RFC 5322 dot-atom local part (no leading, trailing or doubled dot: a mail header parser reads
 # those as obsolete syntax and rewrites them) at a WHATWG-valid domain.
 _ATOM = r"[a-zA-Z0-9!#$%&'*+/=?^_`{|}~-]+"
@@ -54,6 +91,11 @@ _CONTROLS = r"\x00-\x1f\x7f-\x9f\u2028\u2029"
 CONTROL_CHARACTER = re.compile(f"[{_CONTROLS}]")
 _HEADER_HAZARD = re.compile(f"{_ENCODED_WORD}|[{_CONTROLS}]")
 _NO_CONTROL_CHARS = f"^[^{_CONTROLS}]+$"
+#: What ``str.strip`` removes besides the controls above: a value of only these is blank.
+WHITESPACE = r" \u00a0\u1680\u2000-\u200a\u202f\u205f\u3000"
+#: An id for the JSON Schema: no controls and not blank. The models check the same with the
+#: pattern above and ``_not_blank``, so that a blank id keeps its own error code.
+_ID_PATTERN = f"^[{WHITESPACE}]*[^{_CONTROLS}{WHITESPACE}][^{_CONTROLS}]*$"
 
 
 def _uri_reference() -> str:
@@ -206,20 +248,51 @@ def _valid_timezone(value: str) -> str:
     return value
 
 
-def _none_as_default(default: Any) -> BeforeValidator:
-    """Read an explicit null as an absent key: every context key has a contract default."""
-    return BeforeValidator(lambda value: default() if value is None else value)
+@dataclass(frozen=True)
+class _NoneAsDefault:
+    """Read an explicit null as an absent key (every context key has a contract default), and
+    say so in the JSON Schema: the value's own schema, or null."""
+
+    default: Callable[[], Any]
+
+    def __get_pydantic_core_schema__(
+        self, source: Any, handler: GetCoreSchemaHandler
+    ) -> core_schema.CoreSchema:
+        default = self.default
+        return core_schema.no_info_before_validator_function(
+            lambda value: default() if value is None else value, handler(source)
+        )
+
+    def __get_pydantic_json_schema__(
+        self, schema: core_schema.CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        return {"anyOf": [handler(schema), {"type": "null"}]}
+
+
+@dataclass(frozen=True)
+class _JsonSchemaEnum:
+    """Add ``enum`` to a value's JSON Schema, listed only when a schema is generated."""
+
+    values: Callable[[], frozenset[str]]
+
+    def __get_pydantic_json_schema__(
+        self, schema: core_schema.CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        return {**handler(schema), "enum": sorted(self.values())}
 
 
 Timestamp = Annotated[
     datetime,
     BeforeValidator(parse_rfc3339),
-    WithJsonSchema({"type": "string", "format": "date-time", "pattern": _RFC3339.pattern}),
+    WithJsonSchema({"type": "string", "format": "date-time", "pattern": PLAUSIBLE_TIME.pattern}),
 ]
 Identifier = Annotated[
     str,
     StringConstraints(min_length=1, max_length=MAX_ID_LENGTH, pattern=_NO_CONTROL_CHARS),
     AfterValidator(_not_blank),
+    WithJsonSchema(
+        {"type": "string", "minLength": 1, "maxLength": MAX_ID_LENGTH, "pattern": _ID_PATTERN}
+    ),
 ]
 NonBlank = Annotated[str, StringConstraints(min_length=1), AfterValidator(_not_blank)]
 Note = Annotated[str, StringConstraints(max_length=MAX_NOTE_LENGTH)]
@@ -248,9 +321,12 @@ JsonMediaType = Annotated[
     WithJsonSchema({"type": "string", "pattern": _JSON_MEDIA_TYPE.pattern}),
 ]
 TimezoneName = Annotated[
-    str, StringConstraints(min_length=1, max_length=64), AfterValidator(_valid_timezone)
+    str,
+    StringConstraints(min_length=1, max_length=64),
+    AfterValidator(_valid_timezone),
+    _JsonSchemaEnum(_iana_zones),
 ]
-StringList = Annotated[list[str], _none_as_default(list)]
+StringList = Annotated[list[str], _NoneAsDefault(list)]
 PriorInteraction = Literal["none", "met_in_person", "met_virtually", "messaged"]
 DigestDay = Literal["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
 
@@ -269,12 +345,12 @@ class Recipient(_Strict):
 class RequestContext(_Strict):
     """What sender and recipient have in common when the request is sent."""
 
-    mutual_connections: Annotated[int, Field(ge=0), _none_as_default(int)] = 0
+    mutual_connections: Annotated[int, Field(ge=0), _NoneAsDefault(int)] = 0
     shared_groups: StringList = Field(default_factory=list)
     shared_credentials: StringList = Field(default_factory=list)
     shared_employers: StringList = Field(default_factory=list)
     shared_schools: StringList = Field(default_factory=list)
-    prior_interaction: Annotated[PriorInteraction, _none_as_default(lambda: "none")] = "none"
+    prior_interaction: Annotated[PriorInteraction, _NoneAsDefault(lambda: "none")] = "none"
 
 
 class RequestRef(_Strict):
@@ -285,7 +361,7 @@ class RequestRef(_Strict):
 class SentData(RequestRef):
     recipient: Recipient
     note: Note | None
-    context: Annotated[RequestContext, _none_as_default(RequestContext)] = Field(
+    context: Annotated[RequestContext, _NoneAsDefault(RequestContext)] = Field(
         default_factory=RequestContext
     )
 
@@ -294,7 +370,7 @@ class RequestFacts(_Strict):
     """The facts of a sent request that a reason can be derived from (a view of ``SentData``)."""
 
     note: Note | None = None
-    context: Annotated[RequestContext, _none_as_default(RequestContext)] = Field(
+    context: Annotated[RequestContext, _NoneAsDefault(RequestContext)] = Field(
         default_factory=RequestContext
     )
 
@@ -325,31 +401,43 @@ class CloudEvent(_Strict):
 
 
 class RequestSent(CloudEvent):
+    """A member sent a connection request (with the note and context it carried)."""
+
     type: Literal["rapport.connection_request.sent"]
     data: SentData
 
 
 class RequestAccepted(CloudEvent):
+    """The recipient accepted the request."""
+
     type: Literal["rapport.connection_request.accepted"]
     data: RequestRef
 
 
 class RequestDeclined(CloudEvent):
+    """The recipient declined the request, with their words if they gave any."""
+
     type: Literal["rapport.connection_request.declined"]
     data: DeclinedData
 
 
 class RequestWithdrawn(CloudEvent):
+    """The sender withdrew the request."""
+
     type: Literal["rapport.connection_request.withdrawn"]
     data: RequestRef
 
 
 class RequestExpired(CloudEvent):
+    """The platform closed the request unanswered."""
+
     type: Literal["rapport.connection_request.expired"]
     data: RequestRef
 
 
 class PreferencesUpdated(CloudEvent):
+    """A member's digest address and settings; the latest `time` wins."""
+
     type: Literal["rapport.member.preferences_updated"]
     data: PreferencesData
 

@@ -9,44 +9,18 @@ is the conflicting duplicate: it is a valid event on its own and only the pipeli
 from __future__ import annotations
 
 import json
-from functools import cache
-from pathlib import Path
 from typing import Any
 
-import jsonschema
 import pytest
 
 from rapport.validation import InvalidEvent, parse_event, validate_document
 from rapport_cli.generator import GeneratorConfig, generate
+from tests.support.schema import ROOT, schema_errors
 
-ROOT = Path(__file__).resolve().parents[2]
-SCHEMA_DIR = ROOT / "events" / "schema"
 STREAM = ROOT / "events" / "streams" / "demo.jsonl"
 EXPECTED = json.loads((ROOT / "events" / "streams" / "demo.expected.json").read_text())
 MALFORMED = set(EXPECTED["malformed_lines"])
 LINES = dict(enumerate(STREAM.read_text(encoding="utf-8").splitlines(), start=1))
-CHECKER = jsonschema.FormatChecker()
-
-
-@cache
-def _validator(name: str) -> jsonschema.protocols.Validator:
-    schema = json.loads((SCHEMA_DIR / name).read_text(encoding="utf-8"))
-    validator_class = jsonschema.validators.validator_for(schema)
-    validator_class.check_schema(schema)
-    return validator_class(schema, format_checker=CHECKER)
-
-
-ENVELOPE = _validator("rapport.event.schema.json")
-
-
-def schema_errors(document: Any) -> list[str]:
-    """Errors from the envelope schema and, for a known type, from that type's own schema."""
-    errors = [error.message for error in ENVELOPE.iter_errors(document)]
-    event_type = document.get("type") if isinstance(document, dict) else None
-    if isinstance(event_type, str) and (SCHEMA_DIR / f"{event_type}.schema.json").is_file():
-        own = _validator(f"{event_type}.schema.json")
-        errors += [error.message for error in own.iter_errors(document)]
-    return errors
 
 
 def test_the_stream_and_its_list_of_bad_lines_agree() -> None:
@@ -109,19 +83,17 @@ SAMPLES = {
 }
 
 
-def _sample_with(sample: str, path: str, value: str) -> dict[str, Any]:
-    """A sample event with the string at dotted ``path`` replaced."""
+def _sample_with(sample: str, path: str, value: str | None) -> dict[str, Any]:
+    """A sample event with the value at dotted ``path`` replaced."""
     document: dict[str, Any] = json.loads(json.dumps(SAMPLES[sample]))
     *parents, leaf = path.split(".")
     target = document
     for part in parents:
-        target = target[part]
+        target = target.setdefault(part, {})
     target[leaf] = value
     return document
 
 
-# Python's ``re`` (which ``jsonschema`` uses) lets ``$`` match before a final newline, unlike
-# ECMA-262 and the models, so these cases put controls inside values, never only at the end.
 HOSTILE = [
     ("sent", "time", "2026-11-02T09:00:00+00:60", "invalid_time"),
     ("sent", "time", "2026-11-02T09:00:00+05:99", "invalid_time"),
@@ -158,6 +130,21 @@ HOSTILE = [
     ),
     ("preferences_updated", "data.email", "ann\r\nBcc: x@evil.example", "unsafe_email"),
     ("preferences_updated", "data.email", ".ann@example.com", "invalid_email"),
+    # Patterns are ECMA-262, where ``$`` matches only at the very end (tests/support/schema.py).
+    ("accepted", "id", "evt\n", "invalid_format"),
+    ("accepted", "id", "   ", "empty_field"),
+    ("accepted", "data.sender_id", "\u3000\u00a0", "empty_field"),
+    ("sent", "time", "2026-02-29T09:00:00Z", "invalid_time"),
+    ("sent", "time", "2026-04-31T09:00:00Z", "invalid_time"),
+    ("sent", "time", "2026-11-02T24:00:00Z", "invalid_time"),
+    ("sent", "time", "2026-11-02T09:00:60Z", "invalid_time"),
+    ("sent", "time", "1969-07-20T20:17:40Z", "invalid_time"),
+    ("sent", "time", "1969-12-31T23:59:59-00:00", "invalid_time"),
+    ("sent", "time", "9000-01-01T00:00:00Z", "invalid_time"),
+    ("sent", "time", "9999-12-31T23:59:59-01:00", "invalid_time"),
+    ("preferences_updated", "data.timezone", "Mars/Olympus_Mons", "invalid_timezone"),
+    ("preferences_updated", "data.timezone", "europe/berlin", "invalid_timezone"),
+    ("preferences_updated", "data.timezone", "localtime", "invalid_timezone"),
 ]
 ODD_BUT_VALID = [
     ("sent", "time", "2026-11-02T09:00:00-23:59"),
@@ -169,6 +156,15 @@ ODD_BUT_VALID = [
     ("accepted", "datacontenttype", "application/cloudevents+json; charset=utf-8"),
     ("sent", "data.request_id", "req\u00a0\u200bx"),
     ("preferences_updated", "data.email", "x?=@example.com"),
+    ("sent", "time", "2028-02-29T09:00:00Z"),
+    ("sent", "time", "2000-02-29T09:00:00Z"),
+    ("sent", "time", "1969-12-31T23:30:00-01:00"),
+    ("sent", "time", "9000-01-01T00:30:00+01:00"),
+    ("sent", "data.context", None),
+    ("sent", "data.context.mutual_connections", None),
+    ("sent", "data.context.shared_groups", None),
+    ("sent", "data.context.prior_interaction", None),
+    ("preferences_updated", "data.timezone", "America/Argentina/ComodRivadavia"),
 ]
 
 
@@ -185,7 +181,7 @@ def test_the_schema_and_the_models_both_reject_hostile_values(
 
 @pytest.mark.parametrize(("sample", "path", "value"), ODD_BUT_VALID)
 def test_the_schema_and_the_models_both_accept_odd_but_valid_values(
-    sample: str, path: str, value: str
+    sample: str, path: str, value: str | None
 ) -> None:
     document = _sample_with(sample, path, value)
     assert schema_errors(document) == []

@@ -8,9 +8,25 @@ import binascii
 import hashlib
 import hmac
 import json
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 TOKEN_LIFETIME = timedelta(days=60)
+
+
+@dataclass(frozen=True)
+class SigningKeys:
+    """The key new links are signed with and, once the key has been rotated, the one before it.
+
+    A link signed with either verifies, so the links in digests already sent keep working after
+    a rotation, until the next one (docs/operations.md).
+    """
+
+    current: bytes
+    previous: bytes | None = None
+
+    def verifying(self) -> tuple[bytes, ...]:
+        return (self.current,) if self.previous is None else (self.current, self.previous)
 
 
 class InvalidToken(Exception):
@@ -39,12 +55,14 @@ def sign(member_id: str, issued_at: datetime, key: bytes) -> str:
     return f"{payload}.{_signature(payload, key)}"
 
 
-def verify(token: str, key: bytes, now: datetime) -> str:
+def verify(token: str, keys: SigningKeys, now: datetime) -> str:
     """The member id the token was issued for; raises ``InvalidToken`` otherwise."""
     payload, _, signature = token.partition(".")
     if not payload or not signature or not payload.isascii() or not signature.isascii():
         raise InvalidToken("malformed")
-    if not hmac.compare_digest(signature, _signature(payload, key)):
+    if not any(
+        hmac.compare_digest(signature, _signature(payload, key)) for key in keys.verifying()
+    ):
         raise InvalidToken("bad_signature")
     try:
         claims = json.loads(_decode(payload))
