@@ -8,6 +8,7 @@ STAMP  := $(VENV)/.installed
 DEMO_OUT ?= out/demo
 
 .PHONY: install demo test lint typecheck security schemas browser build clean bench corpus model evaluate
+.PHONY: security-translated validate
 
 $(STAMP): pyproject.toml shared/requirements.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -76,7 +77,7 @@ security: $(CHECKOV_VENV)/.installed
 
 # --dist loadfile: a file's tests run together on one worker. `rapport run` resets moto's
 # process-wide state when it starts, so a module's resources must not outlive its own file.
-test: lint typecheck security browser
+test: lint typecheck security security-translated validate build browser
 	$(BIN)/pytest -n 2 --dist loadfile --durations=10
 
 # `sam build` needs the functions' runtime (Python 3.13) on PATH, and the SAM CLI pins its own
@@ -98,3 +99,18 @@ build: $(SAM_VENV)/.installed $(STAMP)
 
 clean:
 	rm -rf $(VENV) $(SAM_VENV) $(CHECKOV_VENV) out build .mypy_cache .ruff_cache .pytest_cache .hypothesis
+
+# What deploys is the template after the SAM transform, so checkov scans that too: translated
+# offline (infra/cdk/sam_translate.py). A SAM resource's skips
+# cover what SAM generates from it, e.g. the function URL of UnsubscribeFunction.
+TRANSLATED := build/translated/template.json
+
+security-translated: $(CHECKOV_VENV)/.installed $(STAMP)
+	$(BIN)/python infra/cdk/sam_translate.py --out $(TRANSLATED)
+	$(CHECKOV_VENV)/bin/checkov --file $(TRANSLATED) --framework cloudformation \
+	  --skip-download --compact --quiet
+
+# The SAM CLI's own check of the template (cfn-lint), offline.
+validate: $(SAM_VENV)/.installed
+	cd infra && SAM_CLI_TELEMETRY=0 AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-us-east-1} \
+	  ../$(SAM_VENV)/bin/sam validate --lint --template-file template.yaml
