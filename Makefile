@@ -8,6 +8,7 @@ STAMP  := $(VENV)/.installed
 DEMO_OUT ?= out/demo
 
 .PHONY: install demo test lint typecheck security schemas asyncapi-lint browser screenshot build clean bench corpus model evaluate
+.PHONY: security-translated validate cdk-venv cdk-synth typecheck-cdk
 
 $(STAMP): pyproject.toml shared/requirements.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -94,7 +95,7 @@ security: $(CHECKOV_VENV)/.installed
 
 # --dist loadfile: a file's tests run together on one worker. `rapport run` resets moto's
 # process-wide state when it starts, so a module's resources must not outlive its own file.
-test: lint typecheck security browser
+test: lint typecheck typecheck-cdk security security-translated validate build cdk-venv browser
 	$(BIN)/pytest -n 2 --dist loadfile --durations=10
 
 # `sam build` needs the functions' runtime (Python 3.13) on PATH, and the SAM CLI pins its own
@@ -116,3 +117,43 @@ build: $(SAM_VENV)/.installed $(STAMP)
 
 clean:
 	rm -rf $(VENV) $(SAM_VENV) $(CHECKOV_VENV) $(ASYNCAPI_LINT)/node_modules out build .mypy_cache .ruff_cache .pytest_cache .hypothesis
+
+# What deploys is the template after the SAM transform, so checkov scans that too: translated
+# offline (infra/cdk/sam_translate.py, which the CDK app includes too). A SAM resource's
+# skips cover what SAM generates from it, e.g. the function URL of UnsubscribeFunction.
+TRANSLATED := build/translated/template.json
+
+security-translated: $(CHECKOV_VENV)/.installed $(STAMP)
+	$(BIN)/python infra/cdk/sam_translate.py --out $(TRANSLATED)
+	$(CHECKOV_VENV)/bin/checkov --file $(TRANSLATED) --framework cloudformation \
+	  --skip-download --compact --quiet
+
+# The SAM CLI's own check of the template (cfn-lint), offline.
+validate: $(SAM_VENV)/.installed
+	cd infra && SAM_CLI_TELEMETRY=0 AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-us-east-1} \
+	  ../$(SAM_VENV)/bin/sam validate --lint --template-file template.yaml
+
+# The CDK app (infra/cdk, docs/deploy.md) in its own venv: aws-cdk-lib brings jsii, which runs
+# the construct library on node. `python app.py` synthesises offline, without the CDK CLI, from
+# the artifacts of `make build`. jsii warns on every run that node 20 is past its end of life.
+CDK_VENV := infra/cdk/.venv
+CDK_OUT  ?= build/cdk
+CDK_ENV  := JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=20
+
+$(CDK_VENV)/.installed: infra/cdk/requirements.txt
+	test -x $(CDK_VENV)/bin/python || $(PYTHON) -m venv $(CDK_VENV)
+	$(CDK_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r infra/cdk/requirements.txt
+	touch $@
+
+cdk-venv: $(CDK_VENV)/.installed
+
+cdk-synth: $(CDK_VENV)/.installed build
+	rm -rf $(CDK_OUT)
+	$(CDK_ENV) CDK_OUTDIR=$(CDK_OUT) $(CDK_VENV)/bin/python infra/cdk/app.py
+	@echo "Cloud assembly: $(CDK_OUT) (deploy: cdk deploy --app $(CDK_OUT), docs/deploy.md)"
+
+# infra/cdk's modules import each other as top-level modules (app.py runs from there), so mypy
+# checks them from there; `make typecheck` leaves the directory out (pyproject.toml).
+typecheck-cdk: $(STAMP)
+	cd infra/cdk && ../../$(BIN)/mypy --config-file ../../pyproject.toml \
+	  app.py example_embedding.py rapport_cdk.py sam_translate.py

@@ -9,6 +9,7 @@ from typing import Any
 
 from rapport_cli.local.template import load_template
 from tests.reliability.corpus import ROOT
+from tests.support.iam import translated_template
 
 #: Checks skipped somewhere in the template; a new skip must be added here and documented.
 KNOWN_SKIPS = {
@@ -21,6 +22,7 @@ KNOWN_SKIPS = {
     "CKV_AWS_149",
     "CKV_AWS_158",
     "CKV_AWS_173",
+    "CKV_AWS_258",
 }
 
 
@@ -43,6 +45,19 @@ def test_every_skipped_check_is_justified_in_the_template_and_in_the_docs() -> N
     reliability = (ROOT / "docs" / "reliability.md").read_text(encoding="utf-8")
     for check in KNOWN_SKIPS:
         assert check in reliability, check
+
+
+def test_the_public_function_url_is_the_unsubscribe_one_and_its_skip_reaches_it() -> None:
+    """checkov scans the translated template too (`make security-translated`): the function URL
+    exists only there, and its skip is written on the SAM function that declares it."""
+    resources = translated_template()["Resources"]
+    urls = {name: spec for name, spec in resources.items() if spec["Type"] == "AWS::Lambda::Url"}
+    assert set(urls) == {"UnsubscribeFunctionUrl"}
+    assert urls["UnsubscribeFunctionUrl"]["Properties"]["AuthType"] == "NONE"
+    skips = {skip["id"] for skip in urls["UnsubscribeFunctionUrl"]["Metadata"]["checkov"]["skip"]}
+    assert "CKV_AWS_258" in skips
+    declared = load_template()["Resources"]["UnsubscribeFunction"]
+    assert "CKV_AWS_258" in {skip["id"] for skip in declared["Metadata"]["checkov"]["skip"]}
 
 
 def test_the_signing_key_is_generated_into_secrets_manager_and_referenced_by_id() -> None:

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-from samtranslator.translator.transform import transform
-
+from infra.cdk.sam_translate import translate
 from rapport_cli.local.template import load_template
 
 #: API operations authorised by another action's name.
@@ -20,27 +17,9 @@ _ACTION_FOR_OPERATION = {
 }
 
 
-class _NoManagedPolicies:
-    """The template attaches no managed policies, so nothing needs looking up offline."""
-
-    def load(self) -> dict[str, str]:
-        return {}
-
-
-def packaged(template: dict[str, Any]) -> dict[str, Any]:
-    """Local CodeUri/ContentUri become s3:// placeholders, as `sam package` would make them."""
-    result = copy.deepcopy(template)
-    for resource in result["Resources"].values():
-        properties = resource.get("Properties", {})
-        for key in ("CodeUri", "ContentUri"):
-            if isinstance(properties.get(key), str):
-                properties[key] = f"s3://rapport-artifacts/{Path(properties[key]).name}.zip"
-    return result
-
-
 def translated_template() -> dict[str, Any]:
-    result: dict[str, Any] = transform(packaged(load_template()), {}, _NoManagedPolicies())
-    return result
+    """The template as it deploys: translated offline, as checkov scans it and CDK includes it."""
+    return translate(load_template())
 
 
 def _as_list(value: Any) -> list[Any]:
