@@ -1,5 +1,5 @@
 # Rapport: `make demo` runs the local pipeline on the sample stream; `make test` runs every check.
-# Both create (or reuse) .venv and install the pinned requirements first.
+# Both create (or reuse) .venv and install it from the hashed locks first (`make lock` writes them).
 
 PYTHON ?= python3
 VENV   := .venv
@@ -7,14 +7,39 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 DEMO_OUT ?= out/demo
 
-.PHONY: install demo test lint typecheck security schemas asyncapi-lint browser screenshot build clean bench corpus model evaluate
-.PHONY: security-translated validate cdk-venv cdk-synth typecheck-cdk
+.PHONY: install demo test test-313 lint typecheck security schemas asyncapi-lint browser screenshot build clean bench corpus model evaluate
+.PHONY: security-translated validate cdk-venv cdk-synth typecheck-cdk lock
 
-$(STAMP): pyproject.toml shared/requirements.txt requirements-dev.txt
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -e .
+# Every venv is installed from a hashed lock (*.txt, written by `make lock` from the *.in next to
+# it), so a fresh clone gets exactly what CI tested. uv installs them: pip, itself hash-checked
+# from requirements-uv.txt, installs uv once.
+UV_VENV := .venv-uv
+UV      := $(UV_VENV)/bin/uv
+UV_SYNC  = $(UV) pip sync --quiet --require-hashes --python
+
+$(UV): requirements-uv.txt
+	test -x $(UV_VENV)/bin/python || $(PYTHON) -m venv $(UV_VENV)
+	$(UV_VENV)/bin/python -m pip install --quiet --disable-pip-version-check --require-hashes -r requirements-uv.txt
+	touch $@
+
+# venv(dir, python): create the venv at dir with that interpreter unless it exists.
+venv = test -x $(1)/bin/python || $(UV) venv --quiet --python $(2) $(1)
+
+$(STAMP): pyproject.toml requirements-dev.txt $(UV)
+	$(call venv,$(VENV),$(PYTHON))
+	$(UV_SYNC) $(BIN)/python requirements-dev.txt
+	$(UV) pip install --quiet --python $(BIN)/python --no-deps -e .
 	touch $(STAMP)
+
+# The lock files, from the *.in files: universal (every platform and Python the project
+# supports; the layer's and the SAM CLI's for Python 3.13, Lambda's runtime), with hashes.
+LOCKS := shared/requirements requirements-dev requirements-sam requirements-checkov infra/cdk/requirements requirements-uv
+LOCK_PYTHON = $(if $(filter shared/requirements requirements-sam,$(1)),3.13,3.11)
+
+lock: $(UV)
+	$(foreach lock,$(LOCKS),$(UV) pip compile --quiet --universal --generate-hashes \
+	  --python-version $(call LOCK_PYTHON,$(lock)) --custom-compile-command "make lock" \
+	  $(lock).in -o $(lock).txt &&) true
 
 install: $(STAMP)
 
@@ -84,9 +109,9 @@ screenshot: demo browser
 # lives in its own venv; every skipped check is justified in the template (Metadata: checkov).
 CHECKOV_VENV := .venv-checkov
 
-$(CHECKOV_VENV)/.installed: requirements-checkov.txt
-	test -x $(CHECKOV_VENV)/bin/python || $(PYTHON) -m venv $(CHECKOV_VENV)
-	$(CHECKOV_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-checkov.txt
+$(CHECKOV_VENV)/.installed: requirements-checkov.txt $(UV)
+	$(call venv,$(CHECKOV_VENV),$(PYTHON))
+	$(UV_SYNC) $(CHECKOV_VENV)/bin/python requirements-checkov.txt
 	touch $@
 
 security: $(CHECKOV_VENV)/.installed
@@ -97,6 +122,21 @@ security: $(CHECKOV_VENV)/.installed
 # process-wide state when it starts, so a module's resources must not outlive its own file.
 test: lint typecheck typecheck-cdk security security-translated validate build cdk-venv browser
 	$(BIN)/pytest -n 2 --dist loadfile --durations=10
+	$(MAKE) --no-print-directory test-313
+
+# The Lambda functions run on Python 3.13: the unit and integration tests run there too, from
+# the same lock (the suite as a whole runs on $(PYTHON) above).
+VENV_313 := .venv-313
+
+$(VENV_313)/.installed: pyproject.toml requirements-dev.txt $(UV)
+	@test -n "$(PYTHON313)" || { echo "python3.13 not found (set PYTHON313=/path/to/python3.13)"; exit 1; }
+	$(call venv,$(VENV_313),$(PYTHON313))
+	$(UV_SYNC) $(VENV_313)/bin/python requirements-dev.txt
+	$(UV) pip install --quiet --python $(VENV_313)/bin/python --no-deps -e .
+	touch $@
+
+test-313: $(VENV_313)/.installed
+	$(VENV_313)/bin/pytest -n 2 --dist loadfile -q tests/unit tests/integration
 
 # `sam build` needs the functions' runtime (Python 3.13) on PATH, and the SAM CLI pins its own
 # boto3 and cfn-lint, so it lives in a separate venv.
@@ -104,10 +144,10 @@ PYTHON313 ?= $(shell for p in $(HOME)/.pyenv/versions/3.13*/bin/python3.13 pytho
   "$$p" -c "" 2>/dev/null && { command -v "$$p"; break; }; done)
 SAM_VENV := .venv-sam
 
-$(SAM_VENV)/.installed: requirements-sam.txt
+$(SAM_VENV)/.installed: requirements-sam.txt $(UV)
 	@test -n "$(PYTHON313)" || { echo "python3.13 not found (set PYTHON313=/path/to/python3.13)"; exit 1; }
-	test -x $(SAM_VENV)/bin/python || $(PYTHON313) -m venv $(SAM_VENV)
-	$(SAM_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-sam.txt
+	$(call venv,$(SAM_VENV),$(PYTHON313))
+	$(UV_SYNC) $(SAM_VENV)/bin/python requirements-sam.txt
 	touch $@
 
 build: $(SAM_VENV)/.installed $(STAMP)
@@ -116,7 +156,7 @@ build: $(SAM_VENV)/.installed $(STAMP)
 	$(BIN)/python infra/artifacts.py build/sam
 
 clean:
-	rm -rf $(VENV) $(SAM_VENV) $(CHECKOV_VENV) $(ASYNCAPI_LINT)/node_modules out build .mypy_cache .ruff_cache .pytest_cache .hypothesis
+	rm -rf $(VENV) $(VENV_313) $(UV_VENV) $(SAM_VENV) $(CHECKOV_VENV) $(CDK_VENV) $(ASYNCAPI_LINT)/node_modules out build .mypy_cache .ruff_cache .pytest_cache .hypothesis
 
 # What deploys is the template after the SAM transform, so checkov scans that too: translated
 # offline (infra/cdk/sam_translate.py, which the CDK app includes too). A SAM resource's
@@ -140,9 +180,9 @@ CDK_VENV := infra/cdk/.venv
 CDK_OUT  ?= build/cdk
 CDK_ENV  := JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=20
 
-$(CDK_VENV)/.installed: infra/cdk/requirements.txt
-	test -x $(CDK_VENV)/bin/python || $(PYTHON) -m venv $(CDK_VENV)
-	$(CDK_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r infra/cdk/requirements.txt
+$(CDK_VENV)/.installed: infra/cdk/requirements.txt $(UV)
+	$(call venv,$(CDK_VENV),$(PYTHON))
+	$(UV_SYNC) $(CDK_VENV)/bin/python infra/cdk/requirements.txt
 	touch $@
 
 cdk-venv: $(CDK_VENV)/.installed
