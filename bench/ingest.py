@@ -23,9 +23,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import rapport.adapters.dynamodb_store as dynamodb_store
+import rapport.adapters.dynamodb.event_store as dynamodb_store
 from bench.common import Stream
-from rapport.adapters.recent_events import RecentEvents
+from rapport.adapters.dynamodb.recent_events import RecentEvents
 from rapport_cli.local.call_log import DYNAMODB_WRITES
 from rapport_cli.local.runner import INGEST_FUNCTION, run
 
