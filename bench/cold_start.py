@@ -48,16 +48,24 @@ print(elapsed, time.perf_counter() - started)
 #: What each handler imports on its first invocation instead of at import time (measured after
 #: the cold start, in the same child, so the deferred cost is reported too).
 DEFERRED = {
-    "process_events": ("rapport.settings", "rapport.ingest", "rapport.adapters.dynamodb_store"),
+    "process_events": (
+        "rapport.settings",
+        "rapport.ingest",
+        "rapport.adapters.dynamodb.event_store",
+    ),
     "schedule_digests": (
         "rapport.settings",
-        "rapport.adapters.digest_store",
+        "rapport.adapters.dynamodb.digest_store",
         "rapport.adapters.sqs_jobs",
     ),
-    "send_digest": ("rapport.settings", "rapport.adapters.digest_store", "rapport.digest.delivery"),
+    "send_digest": (
+        "rapport.settings",
+        "rapport.adapters.dynamodb.digest_store",
+        "rapport.digest.delivery",
+    ),
     "unsubscribe": (
         "rapport.settings",
-        "rapport.adapters.digest_store",
+        "rapport.adapters.dynamodb.digest_store",
         "rapport.digest.unsubscribe",
     ),
 }

@@ -26,7 +26,9 @@ import boto3
 
 from bench.common import median, sqs_records
 from rapport.adapters.aws import reset_clients, session
-from rapport.adapters.dynamodb_store import DynamoEventStore
+from rapport.adapters.dynamodb import keys
+from rapport.adapters.dynamodb.event_store import DynamoEventStore
+from rapport.adapters.dynamodb.items import ProfileItem, item_size, key, string
 from rapport.contract import RequestEvent
 from rapport.digest.insights import build_insights
 from rapport.digest.jobs import DigestJob
@@ -42,29 +44,6 @@ MEMBER = "m-000001"
 COPIES = 100
 RENDER_REQUESTS = 500
 RENDER_REPETITIONS = 5
-
-
-def _value_size(value: dict[str, Any]) -> int:
-    ((kind, inner),) = value.items()
-    if kind == "S":
-        return len(str(inner).encode())
-    if kind == "N":
-        digits = len(str(inner).lstrip("-").replace(".", "").strip("0")) or 1
-        return math.ceil(digits / 2) + 1
-    if kind == "B":
-        return len(inner)
-    if kind in ("BOOL", "NULL"):
-        return 1
-    if kind == "M":
-        return 3 + sum(len(name.encode()) + _value_size(v) + 1 for name, v in inner.items())
-    if kind == "L":
-        return 3 + sum(_value_size(v) + 1 for v in inner)
-    return sum(len(str(element).encode()) for element in inner)  # SS, NS, BS
-
-
-def item_size(item: dict[str, Any]) -> int:
-    """DynamoDB's item size: UTF-8 attribute names plus their values."""
-    return sum(len(name.encode()) + _value_size(value) for name, value in item.items())
 
 
 class ReadCapacity:
@@ -115,7 +94,7 @@ def _clone_items(dynamodb: Any, source_table: str, target_table: str) -> int:
     items = dynamodb.query(
         TableName=source_table,
         KeyConditionExpression="pk = :pk",
-        ExpressionAttributeValues={":pk": {"S": f"MEMBER#{MEMBER}"}},
+        ExpressionAttributeValues={":pk": string(keys.member_pk(MEMBER))},
     )["Items"]
     text = json.dumps(items)
     written = 0
@@ -145,11 +124,13 @@ def _digest_reads(
     for index, line in enumerate(lines):
         ingest(InboundMessage(f"bench-{index}", line, now), store)
     others = _clone_items(dynamodb, clone_from, table) if clone_from else 0
-    profile = dynamodb.get_item(
-        TableName=table, Key={"pk": {"S": f"MEMBER#{MEMBER}"}, "sk": {"S": "PROFILE"}}
-    )["Item"]
+    profile = dynamodb.get_item(TableName=table, Key=key(keys.member_pk(MEMBER), keys.PROFILE_SK))[
+        "Item"
+    ]
     job = DigestJob(
-        member_id=MEMBER, week_start=last_complete_week(now, profile["timezone"]["S"]), as_of=now
+        member_id=MEMBER,
+        week_start=last_complete_week(now, ProfileItem.decode(profile).timezone),
+        as_of=now,
     )
     host = FunctionHost(stack.functions, io.StringIO())
     reset_clients()

@@ -23,9 +23,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import rapport.adapters.dynamodb_store as dynamodb_store
+import rapport.adapters.dynamodb.event_store as event_store
 from bench.common import Stream
-from rapport.adapters.recent_events import RecentEvents
+from rapport.adapters.dynamodb.recent_events import RecentEvents
 from rapport_cli.local.call_log import DYNAMODB_WRITES
 from rapport_cli.local.runner import INGEST_FUNCTION, run
 
@@ -35,13 +35,13 @@ DYNAMODB_READS = frozenset({"GetItem", "BatchGetItem", "Query", "Scan", "Transac
 @contextlib.contextmanager
 def recent_events_capacity(capacity: int) -> Iterator[None]:
     """Stores made inside the block get a recent-events cache of ``capacity`` entries."""
-    original = vars(dynamodb_store)["RecentEvents"]
+    original = vars(event_store)["RecentEvents"]
     # The store builds its cache with ``RecentEvents()``: give it one of this capacity instead.
-    setattr(dynamodb_store, "RecentEvents", functools.partial(RecentEvents, capacity))  # noqa: B010
+    setattr(event_store, "RecentEvents", functools.partial(RecentEvents, capacity))  # noqa: B010
     try:
         yield
     finally:
-        setattr(dynamodb_store, "RecentEvents", original)  # noqa: B010
+        setattr(event_store, "RecentEvents", original)  # noqa: B010
 
 
 def _check_zero_capacity_cache() -> None:

@@ -36,6 +36,7 @@ from bench.common import (
     median,
     sqs_records,
 )
+from rapport.adapters.dynamodb.items import PK, PREFERENCES_ORDER, SK, optional_text, text
 
 REPETITIONS = 9
 
@@ -73,7 +74,7 @@ class FakeDynamoDB:
 
     def update_item(self, **request: Any) -> dict[str, Any]:
         self.writes += 1
-        key = (request["Key"]["pk"]["S"], request["Key"]["sk"]["S"])
+        key = (text(request["Key"], PK), text(request["Key"], SK))
         names: dict[str, str] = request["ExpressionAttributeNames"]
         values: dict[str, Any] = request["ExpressionAttributeValues"]
         item = self.items.get(key)
@@ -81,8 +82,8 @@ class FakeDynamoDB:
             condition = request["ConditionExpression"]
             if names["#ev"] in item:
                 raise self._failed("UpdateItem", item)
-            order = item.get("preferences_order")
-            if "#order <" in condition and order and not order["S"] < values[":order"]["S"]:
+            order = optional_text(item, PREFERENCES_ORDER)
+            if "#order <" in condition and order and not order < text(values, ":order"):
                 raise self._failed("UpdateItem", item)
         item = dict(item) if item else {"pk": request["Key"]["pk"], "sk": request["Key"]["sk"]}
         assignments, removals = _parsed_update(request["UpdateExpression"])
@@ -96,7 +97,7 @@ class FakeDynamoDB:
     def put_item(self, **request: Any) -> dict[str, Any]:
         self.writes += 1
         item = request["Item"]
-        key = (item["pk"]["S"], item["sk"]["S"])
+        key = (text(item, PK), text(item, SK))
         if key in self.items:
             raise self._failed("PutItem", None)
         self.items[key] = item
@@ -122,12 +123,13 @@ def main() -> None:
     sys.stdout = open(os.devnull, "w", encoding="utf-8")  # noqa: SIM115
     app = _load_handler()
 
-    import rapport.adapters.dynamodb_store as dynamodb_store
+    from rapport.adapters.dynamodb import event_store, quarantine
     from rapport.contract import EVENT_MODELS
 
     fake = FakeDynamoDB()
-    # The store's only way out to AWS: every DynamoDB request goes to the fake instead.
-    setattr(dynamodb_store, "client", lambda _service: fake)  # noqa: B010
+    # The store's only ways out to AWS: every DynamoDB request goes to the fake instead.
+    for module in (event_store, quarantine):
+        setattr(module, "client", lambda _service: fake)  # noqa: B010
     batch_size = (
         int(sys.argv[2]) if len(sys.argv) > 2 else event_source_batch_size("process_events")
     )
@@ -135,7 +137,7 @@ def main() -> None:
     models = [EVENT_MODELS[json.loads(body)["type"]] for body in bodies]
     context = Context(function_name="ProcessEventsFunction")
 
-    from rapport.adapters.dynamodb_store import DynamoEventStore
+    from rapport.adapters.dynamodb.event_store import DynamoEventStore
     from rapport.ingest import InboundMessage, StoredEvent, _apply, ingest
     from rapport.validation import parse_event
 

@@ -33,7 +33,8 @@ from botocore.awsrequest import AWSResponse
 
 from bench.common import ROOT, CallCounter, Context
 from rapport.adapters.aws import client, reset_clients, session
-from rapport.digest.schedule import due_shard
+from rapport.adapters.dynamodb.items import ProfileItem, string
+from rapport.digest.schedule import all_due_shards, due_shard
 from rapport.timeutil import iso_utc, sortable
 from rapport_cli.local.stack import deploy
 
@@ -55,21 +56,18 @@ def _seed(table: str, members: int) -> None:
         batch.append(
             {
                 "PutRequest": {
-                    "Item": {
-                        "pk": {"S": f"MEMBER#{member}"},
-                        "sk": {"S": "PROFILE"},
-                        "kind": {"S": "profile"},
-                        "member_id": {"S": member},
-                        "email": {"S": f"{member}@example.com"},
-                        "timezone": {"S": "UTC"},
-                        "digest_day": {"S": "monday"},
-                        "digest_hour": {"N": "8"},
-                        "digest_enabled": {"BOOL": True},
-                        "preferences_order": {"S": f"{due}#seed"},
-                        "preferences_time": {"S": iso_utc(NOW - timedelta(days=30))},
-                        "due_shard": {"S": due_shard(member)},
-                        "next_due_at": {"S": due},
-                    }
+                    "Item": ProfileItem(
+                        member_id=member,
+                        email=f"{member}@example.com",
+                        timezone="UTC",
+                        digest_day="monday",
+                        digest_hour=8,
+                        digest_enabled=True,
+                        preferences_order=f"{due}#seed",
+                        preferences_time=iso_utc(NOW - timedelta(days=30)),
+                        next_due_at=due,
+                        due_shard=due_shard(member),
+                    ).encode()
                 }
             }
         )
@@ -105,7 +103,10 @@ def _one_page_bytes(table: str) -> int:
             TableName=table,
             IndexName="DueIndex",
             KeyConditionExpression="due_shard = :shard AND next_due_at <= :now",
-            ExpressionAttributeValues={":shard": {"S": "DUE#0"}, ":now": {"S": sortable(NOW)}},
+            ExpressionAttributeValues={
+                ":shard": string(all_due_shards()[0]),
+                ":now": string(sortable(NOW)),
+            },
             Limit=500,
         )
         peak = tracemalloc.get_traced_memory()[1]

@@ -10,7 +10,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from rapport.adapters.member_data import ErasureIncomplete, erase_member, export_member
+from rapport.adapters.dynamodb.member_data import ErasureIncomplete, erase_member, export_member
 from rapport_cli.aws_options import add_aws_arguments, apply_aws_arguments
 from rapport_cli.commands import add_command
 from rapport_cli.errors import UserError

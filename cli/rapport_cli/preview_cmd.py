@@ -12,9 +12,10 @@ from typing import Any
 from rapport.contract import PreferencesUpdated, RapportEvent, RequestEvent
 from rapport.digest.compose import compose_digest
 from rapport.digest.schedule import DigestSchedule, scheduled_run_for
+from rapport.errors import InvalidEvent
 from rapport.identity import event_key
 from rapport.timeutil import iso_utc
-from rapport.validation import InvalidEvent, parse_event
+from rapport.validation import parse_event
 from rapport_cli.commands import add_command, instant
 from rapport_cli.errors import UserError
 from rapport_cli.local.digests import file_stem

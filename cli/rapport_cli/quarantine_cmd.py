@@ -11,7 +11,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from rapport.adapters.dynamodb_store import get_quarantined, list_quarantined, mark_redriven
+from rapport.adapters.dynamodb.quarantine import get_quarantined, list_quarantined, mark_redriven
 from rapport.producer import PublishError, publish
 from rapport_cli.aws_options import add_aws_arguments, apply_aws_arguments, http_url
 from rapport_cli.commands import add_command

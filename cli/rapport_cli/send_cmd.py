@@ -18,8 +18,8 @@ from botocore.exceptions import BotoCoreError, ClientError
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
 
+from rapport.errors import InvalidEvent
 from rapport.producer import BusDestination, Publisher
-from rapport.validation import InvalidEvent
 from rapport_cli.aws_options import add_destination_arguments, apply_aws_arguments
 from rapport_cli.commands import add_command
 from rapport_cli.errors import UserError

@@ -66,8 +66,8 @@ _METRIC_NAMES = {
 def _processor() -> Callable[[dict[str, Any]], IngestResult]:
     """The ingest core bound to this container's store, built on first use (imports, contract
     models, settings) and kept for the life of the container."""
-    from rapport.adapters.dynamodb_store import DynamoEventStore
-    from rapport.adapters.retention import Retention
+    from rapport.adapters.dynamodb.event_store import DynamoEventStore
+    from rapport.adapters.dynamodb.retention import Retention
     from rapport.ingest import InboundMessage, ingest
 
     settings = _settings()

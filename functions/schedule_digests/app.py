@@ -47,8 +47,8 @@ def _scheduled_time(event: dict[str, Any]) -> datetime:
 @logger.inject_lambda_context(clear_state=True)
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    from rapport.adapters.digest_store import DynamoDigestStore
-    from rapport.adapters.retention import Retention
+    from rapport.adapters.dynamodb.digest_store import DynamoDigestStore
+    from rapport.adapters.dynamodb.retention import Retention
     from rapport.adapters.sqs_jobs import SqsJobQueue
     from rapport.digest.fanout import fan_out
 

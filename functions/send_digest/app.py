@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
     from aws_lambda_powertools.utilities.typing import LambdaContext
 
-    from rapport.adapters.digest_store import DynamoDigestStore
+    from rapport.adapters.dynamodb.digest_store import DynamoDigestStore
     from rapport.adapters.secrets import SigningKeyCache
     from rapport.adapters.ses_mailer import SesMailer
     from rapport.digest.delivery import DeliverySettings
@@ -66,8 +66,8 @@ def _processor() -> BatchProcessor:
 def _dependencies() -> tuple[DynamoDigestStore, SesMailer, DigestSettings, SigningKeyCache]:
     """Built on first use, then kept for the life of the container; the signing keys refresh
     themselves (rapport.adapters.secrets)."""
-    from rapport.adapters.digest_store import DynamoDigestStore
-    from rapport.adapters.retention import Retention
+    from rapport.adapters.dynamodb.digest_store import DynamoDigestStore
+    from rapport.adapters.dynamodb.retention import Retention
     from rapport.adapters.secrets import SigningKeyCache
     from rapport.adapters.ses_mailer import SesMailer
 

@@ -21,7 +21,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
 
-    from rapport.adapters.digest_store import DynamoDigestStore
+    from rapport.adapters.dynamodb.digest_store import DynamoDigestStore
     from rapport.adapters.secrets import SigningKeyCache
     from rapport.settings import SigningSettings
 
@@ -53,8 +53,8 @@ _HEADERS = {
 @cache
 def _dependencies() -> tuple[DynamoDigestStore, SigningKeyCache]:
     """Built on first use and kept for the life of the container; the keys refresh themselves."""
-    from rapport.adapters.digest_store import DynamoDigestStore
-    from rapport.adapters.retention import Retention
+    from rapport.adapters.dynamodb.digest_store import DynamoDigestStore
+    from rapport.adapters.dynamodb.retention import Retention
     from rapport.adapters.secrets import SigningKeyCache
 
     settings = _settings()

@@ -13,10 +13,11 @@ from typing import NamedTuple, Protocol
 
 from rapport.contract import PreferencesUpdated, RapportEvent
 from rapport.digest.schedule import DigestSchedule, next_due_after
+from rapport.errors import InvalidEvent, Rejected
 from rapport.identity import canonical_json, dedupe_key, fingerprint
 from rapport.named_members import members_named
 from rapport.settings import DEFAULT_FUTURE_TOLERANCE_HOURS
-from rapport.validation import InvalidEvent, parse_event
+from rapport.validation import parse_event
 
 
 class Disposition(StrEnum):
@@ -76,15 +77,6 @@ class IngestResult(NamedTuple):
     error_code: str | None = None
 
 
-class PermanentStoreError(Exception):
-    """The store can never accept this event (for example, the request grew past the item limit)."""
-
-    def __init__(self, error_code: str, message: str) -> None:
-        super().__init__(f"{error_code}: {message}")
-        self.error_code = error_code
-        self.message = message
-
-
 class EventStore(Protocol):
     def apply_request_event(self, stored: StoredEvent) -> WriteOutcome: ...
 
@@ -140,10 +132,8 @@ def ingest(
                 "An event with this source and id was already stored with different content",
                 event.id,
             )
-    except (InvalidEvent, PermanentStoreError) as problem:
-        event_id = problem.event_id if isinstance(problem, InvalidEvent) else None
-        if event is not None:
-            event_id = event.id
+    except Rejected as problem:
+        event_id = event.id if event is not None else problem.event_id
         store.quarantine(
             QuarantineEntry(
                 message_id=message.message_id,

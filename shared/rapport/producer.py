@@ -31,7 +31,8 @@ from rapport.adapters import eventbridge_batch, sqs_batch
 from rapport.adapters.aws import client
 from rapport.adapters.entry_batches import BatchOutcome, RetryPolicy
 from rapport.contract import RapportEvent
-from rapport.validation import InvalidEvent, parse_event
+from rapport.errors import InvalidEvent
+from rapport.validation import parse_event
 
 _LISTED_FAILURES = 20
 

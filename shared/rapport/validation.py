@@ -21,6 +21,7 @@ from rapport.contract import (
     SPEC_VERSION,
     RapportEvent,
 )
+from rapport.errors import InvalidEvent
 
 #: error_code for each pydantic error type; anything else is a ``schema_violation``.
 _ERROR_CODES = {
@@ -38,16 +39,6 @@ _ERROR_CODES = {
     "string_pattern_mismatch": "invalid_format",
 }
 _MAX_REPORTED_ERRORS = 3
-
-
-class InvalidEvent(Exception):
-    """A permanent problem with an event: retrying cannot fix it, so it is quarantined."""
-
-    def __init__(self, error_code: str, message: str, event_id: str | None = None) -> None:
-        super().__init__(f"{error_code}: {message}")
-        self.error_code = error_code
-        self.message = message
-        self.event_id = event_id
 
 
 def _reject_constant(name: str) -> NoReturn:

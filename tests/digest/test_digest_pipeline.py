@@ -18,16 +18,16 @@ from botocore.exceptions import ClientError
 from moto.core.models import DEFAULT_ACCOUNT_ID
 from moto.ses.models import ses_backends
 
-from rapport.adapters import keys
 from rapport.adapters.aws import client, reset_clients
-from rapport.adapters.digest_store import DynamoDigestStore
-from rapport.adapters.dynamodb_store import DynamoEventStore
+from rapport.adapters.dynamodb import keys
+from rapport.adapters.dynamodb.digest_store import DynamoDigestStore
+from rapport.adapters.dynamodb.event_store import DynamoEventStore
 from rapport.adapters.ses_mailer import SesMailer
 from rapport.digest import tokens
 from rapport.digest.delivery import DeliverySettings, DeliveryStatus, DigestInProgress, deliver
 from rapport.digest.jobs import DigestJob
+from rapport.errors import InvalidEvent, Transient
 from rapport.ingest import InboundMessage, ingest
-from rapport.validation import InvalidEvent
 from rapport_cli.local.event_source import DrainResult, drain
 from rapport_cli.local.lambda_runtime import FunctionHost
 from rapport_cli.local.stack import LocalStack
@@ -428,7 +428,7 @@ def test_a_failed_record_after_sending_is_retried_not_sent_again(stack: LocalSta
     def flaky_record(*args: Any) -> None:
         if failures["left"]:
             failures["left"] -= 1
-            raise ClientError({"Error": {"Code": "ThrottlingException", "Message": "x"}}, "Put")
+            raise Transient("throttled")
         record_sent(*args)
 
     store.record_sent = flaky_record  # type: ignore[method-assign,assignment]

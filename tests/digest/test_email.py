@@ -19,8 +19,8 @@ from hypothesis import strategies as st
 from rapport.contract import PreferencesUpdated, RequestEvent
 from rapport.digest.email_message import REWRITTEN, UNBUILDABLE, build_email
 from rapport.digest.insights import DigestInsights, WeekCounts, build_insights
-from rapport.digest.ports import Undeliverable
 from rapport.digest.render import render_digest, subject_for, week_span
+from rapport.errors import Undeliverable
 from rapport.validation import parse_event
 from tests.support.events import answer, body, sent
 
@@ -178,7 +178,7 @@ def test_no_message_goes_to_an_address_other_than_the_members(recipient: str, re
     address: the message is not built, and the reason says which."""
     with pytest.raises(Undeliverable) as refused:
         _message(recipient)
-    assert refused.value.reason == reason
+    assert refused.value.error_code == reason
 
 
 @pytest.mark.parametrize(

@@ -10,7 +10,8 @@ from typing import Any
 
 import pytest
 
-from rapport.validation import InvalidEvent, parse_event
+from rapport.errors import InvalidEvent
+from rapport.validation import parse_event
 from rapport_cli.local import runner
 from tests.support.events import preferences, sent
 

@@ -9,12 +9,12 @@ from datetime import timedelta
 import boto3
 import pytest
 
-from rapport.adapters import keys
 from rapport.adapters.aws import reset_clients
-from rapport.adapters.dynamodb_store import DynamoEventStore
-from rapport.adapters.recent_events import RecentEvents
-from rapport.adapters.request_items import request_events
-from rapport.adapters.retention import Retention
+from rapport.adapters.dynamodb import keys
+from rapport.adapters.dynamodb.event_store import DynamoEventStore
+from rapport.adapters.dynamodb.recent_events import RecentEvents
+from rapport.adapters.dynamodb.request_history import request_events
+from rapport.adapters.dynamodb.retention import Retention
 from rapport.ingest import Disposition, InboundMessage, ingest
 from rapport_cli.local.stack import LocalStack
 from tests.support.events import T0, answer, body, sent

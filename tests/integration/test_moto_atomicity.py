@@ -16,7 +16,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from rapport.adapters.aws import reset_clients
-from rapport.adapters.digest_store import DynamoDigestStore
+from rapport.adapters.dynamodb.digest_store import DynamoDigestStore
 from rapport.digest.delivery import CLAIM_LEASE
 from rapport.digest.ports import ClaimOutcome
 from rapport_cli.local.stack import LocalStack

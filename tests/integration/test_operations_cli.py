@@ -9,8 +9,8 @@ from typing import Any
 import boto3
 import pytest
 
-from rapport.adapters import keys
-from rapport.adapters.request_items import count_events
+from rapport.adapters.dynamodb import keys
+from rapport.adapters.dynamodb.items import NamedLink, count_events, quarantine_key
 from rapport_cli.local.event_source import drain
 from rapport_cli.local.lambda_runtime import Handler
 from rapport_cli.local.stack import LocalStack
@@ -66,7 +66,7 @@ def _named(stack: LocalStack, member: str) -> list[dict[str, Any]]:
     found = []
     for link in _partition(stack, member):
         if link["kind"]["S"] == "named_in":
-            key = keys.quarantine_key(link["quarantine_id"]["S"])
+            key = quarantine_key(NamedLink.decode(link).quarantine_id)
             item = dynamodb.get_item(TableName=stack.tables["RapportTable"], Key=key or {})
             found.append(item.get("Item"))
     return found

@@ -13,10 +13,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from rapport.adapters import keys
 from rapport.adapters.aws import reset_clients
-from rapport.adapters.dynamodb_store import DynamoEventStore
-from rapport.adapters.request_items import request_events
+from rapport.adapters.dynamodb import keys
+from rapport.adapters.dynamodb.event_store import DynamoEventStore
+from rapport.adapters.dynamodb.request_history import request_events
 from rapport.ingest import Disposition, InboundMessage, ingest
 from rapport.state import request_status
 from rapport_cli.local.stack import LocalStack

@@ -11,9 +11,9 @@ from typing import Any
 import boto3
 import pytest
 
-from rapport.adapters import keys
 from rapport.adapters.aws import reset_clients
-from rapport.adapters.dynamodb_store import DynamoEventStore
+from rapport.adapters.dynamodb import keys
+from rapport.adapters.dynamodb.event_store import DynamoEventStore
 from rapport.ingest import InboundMessage, ingest
 from rapport_cli.local.stack import LocalStack
 from tests.support.events import T0, body, preferences

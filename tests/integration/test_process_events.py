@@ -12,9 +12,9 @@ from typing import Any
 import boto3
 import pytest
 
-from rapport.adapters import keys
-from rapport.adapters.dynamodb_store import payload_of
-from rapport.adapters.request_items import count_events, request_events
+from rapport.adapters.dynamodb import keys
+from rapport.adapters.dynamodb.items import count_events, payload_of
+from rapport.adapters.dynamodb.request_history import request_events
 from rapport.codes import Outcome, ReasonCode
 from rapport.contract import RequestDeclined
 from rapport.state import request_status

@@ -8,7 +8,7 @@ from pathlib import Path
 import boto3
 import pytest
 
-from rapport.adapters.request_items import count_events
+from rapport.adapters.dynamodb.items import count_events
 from rapport_cli.local.event_source import drain
 from rapport_cli.local.lambda_runtime import Handler
 from rapport_cli.local.stack import LocalStack

@@ -12,9 +12,9 @@ from typing import Any
 import boto3
 import pytest
 
-from rapport.adapters import keys
 from rapport.adapters.aws import client, reset_clients
-from rapport.adapters.dynamodb_store import DynamoEventStore
+from rapport.adapters.dynamodb import keys
+from rapport.adapters.dynamodb.event_store import DynamoEventStore
 from rapport.adapters.secrets import KEY_MAX_AGE, SigningKeyCache, signing_keys
 from rapport.digest import tokens
 from rapport.digest.tokens import SigningKeys

@@ -15,8 +15,8 @@ from botocore.exceptions import ReadTimeoutError
 from botocore.httpsession import URLLib3Session
 
 from rapport.adapters.aws import client, reset_clients
-from rapport.adapters.digest_store import DynamoDigestStore
-from rapport.adapters.dynamodb_store import DynamoEventStore
+from rapport.adapters.dynamodb.digest_store import DynamoDigestStore
+from rapport.adapters.dynamodb.event_store import DynamoEventStore
 from rapport.digest.ports import ClaimOutcome
 from rapport.ingest import Disposition, InboundMessage, ingest
 from rapport_cli.local.stack import LocalStack

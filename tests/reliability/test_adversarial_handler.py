@@ -20,9 +20,9 @@ from typing import Any
 import boto3
 import pytest
 
-from rapport.adapters import keys
 from rapport.adapters.aws import reset_clients
-from rapport.adapters.dynamodb_store import NAMED_KIND
+from rapport.adapters.dynamodb import keys
+from rapport.adapters.dynamodb.items import Kind, event_attribute, kind_of
 from rapport.identity import event_key
 from rapport.validation import parse_event
 from rapport_cli.local.lambda_runtime import FunctionHost, LocalContext
@@ -78,7 +78,7 @@ def _partition(table: str, member: str) -> list[dict[str, Any]]:
         ExpressionAttributeValues={":pk": {"S": keys.member_pk(member)}},
         ConsistentRead=True,
     )["Items"]
-    return [item for item in items if item["kind"]["S"] != NAMED_KIND]
+    return [item for item in items if kind_of(item) is not Kind.NAMED_IN]
 
 
 def _item(table: str, pk: str, sk: str) -> dict[str, Any] | None:
@@ -98,7 +98,7 @@ def _event_is_stored(table: str, text: str) -> bool:
     else:
         pk, sk = keys.member_pk(data.sender_id), keys.request_sk(data.request_id)
     item = _item(table, pk, sk)
-    return item is not None and keys.event_attribute(event_key(event)) in item
+    return item is not None and event_attribute(event_key(event)) in item
 
 
 #: Cases per batch; two valid events of other members fill each batch up to SQS's 10.

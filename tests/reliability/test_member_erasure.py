@@ -21,8 +21,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from rapport.adapters.digest_store import DynamoDigestStore
-from rapport.adapters.member_data import erase_member, export_member
+from rapport.adapters.dynamodb.digest_store import DynamoDigestStore
+from rapport.adapters.dynamodb.member_data import erase_member, export_member
 from rapport.erasure import ERASED_MEMBER
 from rapport.state import request_status
 from rapport_cli.local.lambda_runtime import Handler

@@ -14,15 +14,13 @@ from typing import Any
 import boto3
 import pytest
 
-from rapport.adapters import keys
-from rapport.adapters.digest_store import DynamoDigestStore
-from rapport.adapters.dynamodb_store import (
-    DynamoEventStore,
-    get_quarantined,
-    list_quarantined,
-)
-from rapport.adapters.member_data import erase_member, export_member
-from rapport.adapters.retention import EXPIRES_AT, Retention
+from rapport.adapters.dynamodb import keys
+from rapport.adapters.dynamodb.digest_store import DynamoDigestStore
+from rapport.adapters.dynamodb.event_store import DynamoEventStore
+from rapport.adapters.dynamodb.items import EXPIRES_AT, Kind, NamedLink, kind_of, quarantine_key
+from rapport.adapters.dynamodb.member_data import erase_member, export_member
+from rapport.adapters.dynamodb.quarantine import get_quarantined, list_quarantined
+from rapport.adapters.dynamodb.retention import Retention
 from rapport.digest.delivery import CLAIM_LEASE
 from rapport.ingest import InboundMessage, ingest
 from rapport_cli.local.lambda_runtime import Handler
@@ -48,11 +46,11 @@ def _member_items(table: str, member: str) -> list[dict[str, Any]]:
     )["Items"]
     # The partition links to the quarantined payloads naming the member.
     return list(partition) + [
-        dynamodb.get_item(TableName=table, Key=keys.quarantine_key(link["quarantine_id"]["S"]))[
-            "Item"
-        ]
+        dynamodb.get_item(
+            TableName=table, Key=quarantine_key(NamedLink.decode(link).quarantine_id)
+        )["Item"]
         for link in partition
-        if link["kind"]["S"] == "named_in"
+        if kind_of(link) is Kind.NAMED_IN
     ]
 
 

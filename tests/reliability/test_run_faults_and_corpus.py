@@ -22,8 +22,9 @@ from aws_lambda_powertools import Logger
 
 from rapport.contract import PreferencesUpdated
 from rapport.digest.schedule import DigestSchedule, next_due_after
+from rapport.errors import InvalidEvent
 from rapport.state import request_status
-from rapport.validation import InvalidEvent, parse_event
+from rapport.validation import parse_event
 from rapport_cli.local import runner
 from rapport_cli.local.faults import FaultPlan
 from tests.reliability.corpus import (

@@ -19,9 +19,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from rapport.adapters import keys
-from rapport.adapters.digest_store import DynamoDigestStore
-from rapport.adapters.member_data import export_member
+from rapport.adapters.dynamodb import keys
+from rapport.adapters.dynamodb.digest_store import DynamoDigestStore
+from rapport.adapters.dynamodb.member_data import export_member
 from rapport.digest.insights import build_insights
 from rapport.digest.render import render_digest
 from rapport_cli.local.lambda_runtime import Handler

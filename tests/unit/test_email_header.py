@@ -22,9 +22,9 @@ from hypothesis import strategies as st
 
 from rapport.contract import PreferencesUpdated
 from rapport.digest.email_message import build_email
-from rapport.digest.ports import Undeliverable
 from rapport.digest.render import RenderedDigest
-from rapport.validation import InvalidEvent, parse_event
+from rapport.errors import InvalidEvent, Undeliverable
+from rapport.validation import parse_event
 from tests.support.events import body, preferences
 
 _DIGEST = RenderedDigest(subject="Your week", text="Hello", html="<p>Hello</p>")

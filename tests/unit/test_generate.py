@@ -20,7 +20,8 @@ from rapport.contract import (
     RequestEvent,
     RequestSent,
 )
-from rapport.validation import InvalidEvent, parse_event
+from rapport.errors import InvalidEvent
+from rapport.validation import parse_event
 from rapport_cli.generator import (
     DECLINE_PHRASES,
     MAX_DISPLACEMENT,

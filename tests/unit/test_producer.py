@@ -14,8 +14,8 @@ from rapport.adapters.sqs_batch import (
     RetryPolicy,
     fits_in_batch,
 )
+from rapport.errors import InvalidEvent
 from rapport.producer import Publisher, PublishError, publish
-from rapport.validation import InvalidEvent
 from tests.support.events import answer, body, sent
 
 QUEUE = "https://sqs.us-east-1.amazonaws.com/123456789012/events"

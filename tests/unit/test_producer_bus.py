@@ -10,8 +10,8 @@ import pytest
 
 from rapport.adapters.eventbridge_batch import MAX_BATCH_BYTES, MAX_BATCH_ENTRIES, BusEntry
 from rapport.adapters.sqs_batch import RetryPolicy
+from rapport.errors import InvalidEvent
 from rapport.producer import BusDestination, Publisher, PublishError, publish
-from rapport.validation import InvalidEvent
 from tests.support.events import SOURCE, answer, body, preferences, sent
 
 BUS = "rapport-test"

@@ -34,7 +34,8 @@ from rapport.contract import (
     WHITESPACE,
     _iana_zones,
 )
-from rapport.validation import InvalidEvent, parse_event
+from rapport.errors import InvalidEvent
+from rapport.validation import parse_event
 from tests.support.schema import schema_errors
 
 SETTINGS = settings(

@@ -13,7 +13,8 @@ from typing import Any
 
 import pytest
 
-from rapport.validation import InvalidEvent, parse_event, validate_document
+from rapport.errors import InvalidEvent
+from rapport.validation import parse_event, validate_document
 from rapport_cli.generator import GeneratorConfig, generate
 from tests.support.schema import ROOT, schema_errors
 

@@ -17,7 +17,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from rapport.contract import MAX_EVENT_BYTES
-from rapport.validation import InvalidEvent, _decode_strictly, decode_json
+from rapport.errors import InvalidEvent
+from rapport.validation import _decode_strictly, decode_json
 from tests.reliability.corpus import load_cases
 
 ROOT = Path(__file__).resolve().parents[2]

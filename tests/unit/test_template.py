@@ -10,10 +10,10 @@ from cfnlint.api import ManualArgs, lint
 from pydantic import BaseModel
 
 import rapport.settings
-from rapport.adapters import keys
 from rapport.adapters.aws import DYNAMODB_CONFIG
-from rapport.adapters.digest_store import DUE_INDEX
-from rapport.adapters.retention import EXPIRES_AT
+from rapport.adapters.dynamodb import keys
+from rapport.adapters.dynamodb.digest_store import DUE_INDEX
+from rapport.adapters.dynamodb.items import EXPIRES_AT, MEMBER_REF
 from rapport_cli.local.lambda_runtime import load_module
 from rapport_cli.local.template import TEMPLATE_PATH, load_template
 from tests.support.iam import translated_template
@@ -115,7 +115,7 @@ def test_the_table_and_its_index_are_the_ones_the_stores_use() -> None:
     assert [key["AttributeName"] for key in table["KeySchema"]] == ["pk", "sk"]
     due, member = table["GlobalSecondaryIndexes"]
     assert member["IndexName"] == keys.MEMBER_INDEX
-    assert [key["AttributeName"] for key in member["KeySchema"]] == [keys.MEMBER_REF]
+    assert [key["AttributeName"] for key in member["KeySchema"]] == [MEMBER_REF]
     index = due
     assert index["IndexName"] == DUE_INDEX
     assert [key["AttributeName"] for key in index["KeySchema"]] == ["due_shard", "next_due_at"]

@@ -15,7 +15,8 @@ from rapport.contract import (
     RequestDeclined,
     RequestSent,
 )
-from rapport.validation import InvalidEvent, parse_event
+from rapport.errors import InvalidEvent
+from rapport.validation import parse_event
 from tests.support.events import answer, body, preferences, sent
 
 

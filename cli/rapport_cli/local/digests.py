@@ -3,6 +3,7 @@ and the DESIGN §4 figures recorded with its claim."""
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import string
@@ -12,6 +13,9 @@ from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
+from rapport.adapters.dynamodb.items import ClaimStatus, DigestItem, Kind, kind_of
+from rapport.digest.ports import DigestFigures
+
 #: Characters a file name keeps as they are. Only lower-case letters: macOS and Windows treat names
 #: that differ by case alone as one file, so an upper-case letter is encoded like any other.
 _VERBATIM = frozenset(string.ascii_lowercase + string.digits + "-")
@@ -19,17 +23,7 @@ _VERBATIM = frozenset(string.ascii_lowercase + string.digits + "-")
 MAX_STEM_BYTES = 255 - len(".html")
 #: Starts the hash that ends a member id too long to encode in full (``~`` itself is encoded).
 _HASH_MARK = "~"
-DESIGN_FIELDS = (
-    "member_id",
-    "week_start",
-    "sent",
-    "accepted",
-    "declined",
-    "withdrawn",
-    "no_response",
-    "pending",
-    "acceptance_rate",
-)
+DESIGN_FIELDS = tuple(figure.name for figure in dataclasses.fields(DigestFigures))
 
 
 def html_part(raw: bytes) -> str:
@@ -77,10 +71,11 @@ def file_stem(member_id: str, week_start: str) -> str:
 
 def digest_records(items: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
     """The records of digests marked sent, from table items."""
+    claims = [DigestItem.decode(item) for item in items if kind_of(item) is Kind.DIGEST]
     return [
-        json.loads(item["record"]["S"])
-        for item in items
-        if item.get("kind", {}).get("S") == "digest" and item.get("status", {}).get("S") == "sent"
+        dict(claim.record)
+        for claim in claims
+        if claim.status is ClaimStatus.SENT and claim.record is not None
     ]
 
 

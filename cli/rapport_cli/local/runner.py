@@ -35,9 +35,9 @@ from botocore.config import Config
 
 from rapport.adapters.aws import reset_clients
 from rapport.adapters.aws import session as shared_session
-from rapport.adapters.dynamodb_store import QuarantinedEvent
-from rapport.adapters.request_items import count_events, request_events
-from rapport.adapters.retention import Retention
+from rapport.adapters.dynamodb.items import Kind, ProfileItem, QuarantineItem, count_events, kind_of
+from rapport.adapters.dynamodb.request_history import request_events
+from rapport.adapters.dynamodb.retention import Retention
 from rapport.contract import parse_rfc3339
 from rapport.settings import ReadSettings
 from rapport.state import request_status
@@ -133,13 +133,13 @@ def latest_stored_time(items: Sequence[Mapping[str, Any]]) -> datetime | None:
     times = [
         event.time
         for item in items
-        if item.get("kind", {}).get("S") == "request"
+        if kind_of(item) is Kind.REQUEST
         for event in request_events(item)
     ]
     times += [
-        parse_rfc3339(item["preferences_time"]["S"])
+        parse_rfc3339(ProfileItem.decode(item).preferences_time)
         for item in items
-        if item.get("kind", {}).get("S") == "profile" and "preferences_time" in item
+        if kind_of(item) is Kind.PROFILE
     ]
     return max(times, default=None)
 
@@ -366,9 +366,9 @@ def _request_row(item: dict[str, Any], now: datetime, settings: ReadSettings) ->
 def _quarantine_rows(observed: _Observed) -> list[dict[str, Any]]:
     rows = []
     for item in observed.items:
-        if item.get("kind", {}).get("S") != "quarantine":
+        if kind_of(item) is not Kind.QUARANTINE:
             continue
-        record = QuarantinedEvent.from_item(item)
+        record = QuarantineItem.decode(item)
         rows.append(
             {
                 **_line_ref(observed.published.published.get(record.message_id)),
@@ -390,7 +390,7 @@ def _summarise(observed: _Observed, handler_quarantined: int, digests_sent: int)
     stored = sum(
         count_events(item)
         for item in observed.items
-        if item.get("kind", {}).get("S") in ("request", "profile")
+        if kind_of(item) in (Kind.REQUEST, Kind.PROFILE)
     )
     duplicates = succeeded - stored - handler_quarantined
     if succeeded + dead != len(published.published) or duplicates < 0:
@@ -456,7 +456,7 @@ def run(
     requests = [
         _request_row(item, now, observed.settings)
         for item in observed.items
-        if item.get("kind", {}).get("S") == "request"
+        if kind_of(item) is Kind.REQUEST
     ]
     quarantine = _quarantine_rows(observed)
     summary = _summarise(observed, handler_quarantined=len(quarantine), digests_sent=len(digests))

@@ -7,11 +7,8 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from rapport.adapters.aws import client
-from rapport.digest.ports import Undeliverable
-
-#: Refusals about this message that no retry can change; anything else (throttling, an outage,
-#: a paused account) is retried by SQS and, if it lasts, lands in the DLQ with an alarm.
-PERMANENT_REFUSALS = frozenset({"MessageRejected", "BadRequestException"})
+from rapport.adapters.errors import Outcome, error_code, outcome
+from rapport.errors import Undeliverable
 
 
 class SesMailer:
@@ -19,6 +16,8 @@ class SesMailer:
         self.configuration_set = configuration_set
 
     def send_raw(self, sender: str, recipient: str, raw: bytes) -> str:
+        """The message id; ``Undeliverable`` for a refusal no retry can change (anything else,
+        such as throttling or an outage, is retried by SQS and, if it lasts, dead-lettered)."""
         request: dict[str, Any] = {
             "FromEmailAddress": sender,
             "Destination": {"ToAddresses": [recipient]},
@@ -29,7 +28,7 @@ class SesMailer:
         try:
             return str(client("sesv2").send_email(**request)["MessageId"])
         except ClientError as error:
-            code = str(error.response.get("Error", {}).get("Code", ""))
-            if code in PERMANENT_REFUSALS:
-                raise Undeliverable(code) from error
+            if outcome(error) is Outcome.REFUSED:
+                code = error_code(error)
+                raise Undeliverable(code, "The email service refused the message") from error
             raise

@@ -9,6 +9,7 @@ SES accepting the message and the record being written; it is as small as two AP
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -21,8 +22,9 @@ from rapport.digest.compose import compose_digest
 from rapport.digest.email_message import build_email
 from rapport.digest.insights import DigestInsights
 from rapport.digest.jobs import DigestJob
-from rapport.digest.ports import ClaimOutcome, DigestRepository, Mailer, Undeliverable
+from rapport.digest.ports import ClaimOutcome, DigestFigures, DigestRepository, Mailer
 from rapport.digest.schedule import next_due_after
+from rapport.errors import Transient, Undeliverable
 from rapport.state import DEFAULT_RESPONSE_WINDOW
 
 CLAIM_LEASE = timedelta(minutes=5)
@@ -40,7 +42,7 @@ class DeliveryStatus(StrEnum):
 
 
 #: After SES accepted the message, recording it must not fail the job (a retry would send it
-#: again), so transient errors are retried here for a little while: seconds to wait between.
+#: again), so ``Transient`` errors are retried here for a little while: seconds to wait between.
 RECORD_RETRY_DELAYS = (0.5, 1.0, 2.0, 4.0)
 
 
@@ -68,17 +70,18 @@ class Delivery:
 def digest_record(insights: DigestInsights) -> dict[str, Any]:
     """The DESIGN §4 figures of a sent digest, kept with its claim."""
     week = insights.week
-    return {
-        "member_id": insights.member_id,
-        "week_start": week.week_start.isoformat(),
-        "sent": week.sent,
-        "accepted": week.accepted,
-        "declined": week.declined,
-        "withdrawn": week.withdrawn,
-        "no_response": week.no_response,
-        "pending": week.pending,
-        "acceptance_rate": week.acceptance_rate,
-    }
+    figures = DigestFigures(
+        member_id=insights.member_id,
+        week_start=week.week_start.isoformat(),
+        sent=week.sent,
+        accepted=week.accepted,
+        declined=week.declined,
+        withdrawn=week.withdrawn,
+        no_response=week.no_response,
+        pending=week.pending,
+        acceptance_rate=week.acceptance_rate,
+    )
+    return dataclasses.asdict(figures)
 
 
 def unsubscribe_link(settings: DeliverySettings, member_id: str, issued_at: datetime) -> str:
@@ -88,11 +91,14 @@ def unsubscribe_link(settings: DeliverySettings, member_id: str, issued_at: date
 
 
 def _recorded(action: Callable[[], None], sleep: Callable[[float], None]) -> bool:
-    """Run ``action``, retrying transient failures; False if it never succeeded."""
+    """Run ``action``, retrying transient failures; False if it never succeeded.
+
+    Any other failure is not retried: it would fail the same way, and the email is already sent.
+    """
     for delay in (*RECORD_RETRY_DELAYS, None):
         try:
             action()
-        except Exception:
+        except Transient:
             if delay is None:
                 return False
             sleep(delay)
@@ -146,9 +152,9 @@ def deliver(
         )
         message_id = mailer.send_raw(settings.sender, profile.email, raw)
     except Undeliverable as refused:
-        repository.record_undeliverable(job.member_id, job.week_start, claim, refused.reason)
+        repository.record_undeliverable(job.member_id, job.week_start, claim, refused.error_code)
         repository.advance_schedule(profile, next_due, job.week_start, sent=False)
-        return Delivery(DeliveryStatus.UNDELIVERABLE, insights, reason=refused.reason)
+        return Delivery(DeliveryStatus.UNDELIVERABLE, insights, reason=refused.error_code)
     except Exception:
         repository.release(job.member_id, job.week_start, claim)
         raise

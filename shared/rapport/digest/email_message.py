@@ -12,8 +12,8 @@ from email.message import EmailMessage
 from email.policy import SMTP, default
 from email.utils import format_datetime, make_msgid
 
-from rapport.digest.ports import Undeliverable
 from rapport.digest.render import RenderedDigest
+from rapport.errors import Undeliverable
 
 #: ``Undeliverable`` reasons: no message can carry this address as it is.
 UNBUILDABLE = "message_not_buildable"
@@ -56,9 +56,9 @@ def build_email(
         )
         raw = message.as_bytes(policy=_WIRE)
     except (ValueError, MessageError) as exc:
-        raise Undeliverable(UNBUILDABLE) from exc
+        raise Undeliverable(UNBUILDABLE, "No message can carry the address") from exc
     if not _addressed_to(raw, recipient):
-        raise Undeliverable(REWRITTEN)
+        raise Undeliverable(REWRITTEN, "The header would carry another address")
     return raw
 
 

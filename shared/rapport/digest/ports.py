@@ -35,6 +35,22 @@ class MemberProfile:
 
 
 @dataclass(frozen=True)
+class DigestFigures:
+    """The DESIGN §4 figures of a sent digest: recorded with its claim, written by a local run."""
+
+    member_id: str
+    #: ISO date of the member's local Monday.
+    week_start: str
+    sent: int
+    accepted: int
+    declined: int
+    withdrawn: int
+    no_response: int
+    pending: int
+    acceptance_rate: float | None
+
+
+@dataclass(frozen=True)
 class Claim:
     outcome: ClaimOutcome
     token: str
@@ -60,15 +76,6 @@ class DigestRepository(Protocol):
     def advance_schedule(
         self, profile: MemberProfile, next_due: datetime, settled_week: date, sent: bool
     ) -> None: ...
-
-
-class Undeliverable(Exception):
-    """The email service refused this message for good (say, a rejected address): retrying the
-    same digest cannot help, so the week is settled without it."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
 
 
 class Mailer(Protocol):

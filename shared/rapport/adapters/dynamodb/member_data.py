@@ -16,23 +16,41 @@ own facts and reasons, the recipient's id, headline and words go.
 
 from __future__ import annotations
 
-import json
+import dataclasses
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, TypeGuard
 
 from botocore.exceptions import ClientError
 
-from rapport.adapters import keys
 from rapport.adapters.aws import client
-from rapport.adapters.dynamodb_store import NAMED_KIND, QuarantinedEvent, payload_of
-from rapport.adapters.request_items import (
+from rapport.adapters.dynamodb import keys
+from rapport.adapters.dynamodb.items import (
+    EVENT_JSON,
     KEPT_REASONS,
+    MEMBER_REF,
+    PK,
+    DigestItem,
+    Kind,
+    NamedLink,
+    ProfileItem,
+    QuarantineItem,
+    RequestItem,
+    key,
+    key_of,
+    kind_of,
+    payload_of,
+    quarantine_key,
+    string,
+    text,
+)
+from rapport.adapters.dynamodb.request_history import (
     history_of,
     request_events,
     stored_request_events,
 )
-from rapport.adapters.retention import Retention
+from rapport.adapters.dynamodb.retention import Retention
+from rapport.adapters.errors import Outcome, outcome
 from rapport.contract import RequestDeclined, RequestSent
 from rapport.erasure import redact_recipient
 from rapport.identity import canonical_json
@@ -67,7 +85,7 @@ def _partition(table: str, member_id: str) -> Iterator[Item]:
     return _query(
         table,
         KeyConditionExpression="pk = :pk",
-        ExpressionAttributeValues={":pk": {"S": keys.member_pk(member_id)}},
+        ExpressionAttributeValues={":pk": string(keys.member_pk(member_id))},
         ConsistentRead=True,
     )
 
@@ -81,11 +99,11 @@ def _indexed_keys(table: str, member_id: str) -> tuple[list[Item], list[Item]]:
         table,
         IndexName=keys.MEMBER_INDEX,
         KeyConditionExpression="#ref = :ref",
-        ExpressionAttributeNames={"#ref": keys.MEMBER_REF},
-        ExpressionAttributeValues={":ref": {"S": keys.member_pk(member_id)}},
+        ExpressionAttributeNames={"#ref": MEMBER_REF},
+        ExpressionAttributeValues={":ref": string(keys.member_pk(member_id))},
     ):
-        key = {"pk": item["pk"], "sk": item["sk"]}
-        (received if item["pk"]["S"].startswith("MEMBER#") else quarantined).append(key)
+        in_partition = text(item, PK).startswith(keys.MEMBER_PREFIX)
+        (received if in_partition else quarantined).append(key_of(item))
     return received, quarantined
 
 
@@ -95,26 +113,26 @@ def _get(table: str, key: Item) -> Item | None:
 
 
 def _received_by(item: Item | None, member_id: str) -> TypeGuard[Item]:
-    return item is not None and item.get(keys.MEMBER_REF) == {"S": keys.member_pk(member_id)}
+    return item is not None and item.get(MEMBER_REF) == string(keys.member_pk(member_id))
 
 
 def _quarantine_keys(partition: list[Item]) -> list[Item]:
     return [
-        key
+        quarantined
         for item in partition
-        if item.get("kind", {}).get("S") == NAMED_KIND
-        and (key := keys.quarantine_key(item["quarantine_id"]["S"])) is not None
+        if kind_of(item) is Kind.NAMED_IN
+        and (quarantined := quarantine_key(NamedLink.decode(item).quarantine_id)) is not None
     ]
 
 
-def _profile(item: Item) -> dict[str, Any]:
+def _profile(profile: ProfileItem) -> dict[str, Any]:
     return {
-        "email": item["email"]["S"],
-        "timezone": item["timezone"]["S"],
-        "digest_day": item["digest_day"]["S"],
-        "digest_hour": int(item["digest_hour"]["N"]),
-        "digest_enabled": item["digest_enabled"]["BOOL"],
-        "preferences_time": item["preferences_time"]["S"],
+        "email": profile.email,
+        "timezone": profile.timezone,
+        "digest_day": profile.digest_day,
+        "digest_hour": profile.digest_hour,
+        "digest_enabled": profile.digest_enabled,
+        "preferences_time": profile.preferences_time,
     }
 
 
@@ -122,9 +140,10 @@ def _as_recipient(item: Item) -> dict[str, Any]:
     """What a received request holds of the recipient: how they were shown, what they said."""
     events = sorted(request_events(item), key=lambda event: (event.time, event.id))
     shown = [event.data.recipient for event in events if isinstance(event, RequestSent)]
+    request = RequestItem.decode(item)
     return {
-        "request_id": item["request_id"]["S"],
-        "sender_id": item["sender_id"]["S"],
+        "request_id": request.request_id,
+        "sender_id": request.sender_id,
         "recipient": shown[0].model_dump(mode="json") if shown else None,
         "answers": [
             {
@@ -154,26 +173,26 @@ def export_member(table: str, member_id: str, retention: Retention | None = None
     }
     partition = [item for item in _partition(table, member_id) if retention.live(item)]
     for item in partition:
-        kind = item.get("kind", {}).get("S")
-        if kind == "profile":
-            export["profile"] = _profile(item)
-        elif kind == "request":
+        kind = kind_of(item)
+        if kind is Kind.PROFILE:
+            export["profile"] = _profile(ProfileItem.decode(item))
+        elif kind is Kind.REQUEST:
             events = sorted(request_events(item), key=lambda event: (event.time, event.id))
             export["requests"].append(
                 {
-                    "request_id": item["request_id"]["S"],
+                    "request_id": RequestItem.decode(item).request_id,
                     "events": [event.model_dump(mode="json") for event in events],
                 }
             )
-        elif kind == "digest" and "record" in item:
-            export["digests"].append(json.loads(item["record"]["S"]))
+        elif kind is Kind.DIGEST and (record := DigestItem.decode(item).record) is not None:
+            export["digests"].append(record)
     received_keys, indexed_quarantine = _indexed_keys(table, member_id)
-    for key in _quarantine_keys(partition) + indexed_quarantine:
-        quarantined = _get(table, key)
+    for quarantined_key in _quarantine_keys(partition) + indexed_quarantine:
+        quarantined = _get(table, quarantined_key)
         if quarantined and retention.live(quarantined):
-            export["quarantined"].append(vars(QuarantinedEvent.from_item(quarantined)))
-    for key in received_keys:
-        received = _get(table, key)
+            export["quarantined"].append(dataclasses.asdict(QuarantineItem.decode(quarantined)))
+    for received_key in received_keys:
+        received = _get(table, received_key)
         if _received_by(received, member_id) and retention.live(received):
             export["received_requests"].append(_as_recipient(received))
     return export
@@ -182,7 +201,8 @@ def export_member(table: str, member_id: str, retention: Retention | None = None
 def _delete(table: str, item_keys: list[Item]) -> None:
     for start in range(0, len(item_keys), _DELETE_BATCH):
         requests = [
-            {"DeleteRequest": {"Key": key}} for key in item_keys[start : start + _DELETE_BATCH]
+            {"DeleteRequest": {"Key": item_key}}
+            for item_key in item_keys[start : start + _DELETE_BATCH]
         ]
         for _ in range(_DELETE_ATTEMPTS):
             response = client("dynamodb").batch_write_item(RequestItems={table: requests})
@@ -193,29 +213,30 @@ def _delete(table: str, item_keys: list[Item]) -> None:
             raise ErasureIncomplete(f"{len(requests)} item(s) kept being returned unprocessed")
 
 
-def _redact_received(table: str, key: Item, member_id: str) -> bool:
+def _redact_received(table: str, request_key: Item, member_id: str) -> bool:
     """Take the member's part out of one request they received; False if it holds none."""
     for _ in range(_REDACT_ATTEMPTS):
-        item = _get(table, key)
+        item = _get(table, request_key)
         if not _received_by(item, member_id):
             return False
-        stored = stored_request_events(item)
-        redaction = redact_recipient(history_of(item, stored), member_id)
-        names: dict[str, str] = {"#ref": keys.MEMBER_REF}
-        values: dict[str, Any] = {":ref": {"S": keys.member_pk(member_id)}}
+        request = RequestItem.decode(item)
+        stored = stored_request_events(request.events)
+        redaction = redact_recipient(history_of(stored, request.kept_reasons), member_id)
+        names: dict[str, str] = {"#ref": MEMBER_REF}
+        values: dict[str, Any] = {":ref": string(keys.member_pk(member_id))}
         updates = []
         for index, event in redaction.redacted.items():
             names[f"#e{index}"] = stored[index][0]
-            values[f":e{index}"] = {"S": canonical_json(event).decode()}
-            updates.append(f"#e{index}.e = :e{index}")
+            values[f":e{index}"] = string(canonical_json(event).decode())
+            updates.append(f"#e{index}.{EVENT_JSON} = :e{index}")
         if redaction.kept_reasons is not None:
             names["#kept"] = KEPT_REASONS
-            values[":kept"] = {"S": redaction.kept_reasons.model_dump_json()}
+            values[":kept"] = string(redaction.kept_reasons.model_dump_json())
             updates.append("#kept = :kept")
         try:
             client("dynamodb").update_item(
                 TableName=table,
-                Key=key,
+                Key=request_key,
                 # The fingerprints stay: a redelivery of an original event is then a duplicate
                 # and is not stored again, words and all.
                 UpdateExpression=(f"SET {', '.join(updates)} " if updates else "") + "REMOVE #ref",
@@ -224,7 +245,7 @@ def _redact_received(table: str, key: Item, member_id: str) -> bool:
                 ExpressionAttributeValues=values,
             )
         except ClientError as error:
-            if error.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
+            if outcome(error) is not Outcome.CONDITION_FAILED:
                 raise
             continue
         return True
@@ -241,24 +262,24 @@ def erase_member(table: str, member_id: str) -> Erasure:
     partition = list(_partition(table, member_id))
     received, indexed_quarantine = _indexed_keys(table, member_id)
     quarantined, others_links = [], []
-    for key in _quarantine_keys(partition) + indexed_quarantine:
-        if (item := _get(table, key)) is None:
+    for quarantined_key in _quarantine_keys(partition) + indexed_quarantine:
+        if (item := _get(table, quarantined_key)) is None:
             continue
-        quarantined.append(key)
+        quarantined.append(quarantined_key)
         # A payload naming others too is linked from their partitions: those links go with it.
-        link_sk = {"S": keys.named_sk(key["sk"]["S"])}
+        quarantine_id = QuarantineItem.decode(item).quarantine_id
         others_links += [
-            {"pk": {"S": keys.member_pk(other)}, "sk": link_sk}
+            key(keys.member_pk(other), keys.named_sk(quarantine_id))
             for other in members_named(payload_of(item))
             if other != member_id
         ]
-    redacted = sum(_redact_received(table, key, member_id) for key in received)
-    deleted = [{"pk": item["pk"], "sk": item["sk"]} for item in partition] + quarantined
+    redacted = sum(_redact_received(table, request_key, member_id) for request_key in received)
+    deleted = [key_of(item) for item in partition] + quarantined
     _delete(table, deleted + others_links)
     # The index is eventually consistent, so what it listed is checked in the table itself.
     left = list(_partition(table, member_id))
-    left += [key for key in quarantined if _get(table, key) is not None]
-    left += [key for key in received if _received_by(_get(table, key), member_id)]
+    left += [gone for gone in quarantined if _get(table, gone) is not None]
+    left += [gone for gone in received if _received_by(_get(table, gone), member_id)]
     if left:
         raise ErasureIncomplete(f"{len(left)} item(s) still hold the member's data")
     return Erasure(deleted=len(deleted), redacted=redacted)

@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-EXPIRES_AT = "expires_at"
+from rapport.adapters.dynamodb.items import EXPIRES_AT, AttributeValue, integer, number
+
 DEFAULT_RETENTION = timedelta(days=400)
 
 
@@ -25,16 +26,16 @@ class Retention:
     period: timedelta = DEFAULT_RETENTION
     clock: Callable[[], datetime] = field(default=_utc_now)
 
-    def expiry(self) -> dict[str, str]:
-        """The ``expires_at`` value for an item written now."""
-        return self.stamps()[1]
+    def expiry(self, later_by: timedelta = timedelta()) -> AttributeValue:
+        """The ``expires_at`` value for an item written now (``later_by`` more, for an item that
+        must outlive the ones written with it)."""
+        return number(int(self.clock().timestamp()) + int((self.period + later_by).total_seconds()))
 
-    def stamps(self) -> tuple[dict[str, str], dict[str, str]]:
+    def stamps(self) -> tuple[AttributeValue, AttributeValue]:
         """The current instant (to compare ``expires_at`` with) and ``expiry()``, in
         ``expires_at``'s form, from one reading of the clock."""
         now = int(self.clock().timestamp())
-        return {"N": str(now)}, {"N": str(now + int(self.period.total_seconds()))}
+        return number(now), number(now + int(self.period.total_seconds()))
 
     def live(self, item: Mapping[str, Any]) -> bool:
-        expires = item.get(EXPIRES_AT)
-        return expires is None or int(expires["N"]) > self.clock().timestamp()
+        return EXPIRES_AT not in item or integer(item, EXPIRES_AT) > self.clock().timestamp()

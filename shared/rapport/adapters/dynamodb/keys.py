@@ -6,20 +6,22 @@ from datetime import UTC, date, datetime
 
 from rapport.timeutil import sortable
 
-EVENT_ATTRIBUTE_PREFIX = "ev_"
+MEMBER_PREFIX = "MEMBER#"
 REQUEST_PREFIX = "REQUEST#"
 PROFILE_SK = "PROFILE"
 DIGEST_PREFIX = "DIGEST#"
 #: Links in a member's partition to the quarantined payloads that name them.
 NAMED_PREFIX = "NAMED#"
-#: On request items, the recipient's partition key: the sparse MemberIndex finds the requests a
-#: member received (which live in the sender's partition) for export and erasure.
-MEMBER_REF = "member_ref"
+#: The sparse index on ``member_ref``: the requests a member received.
 MEMBER_INDEX = "MemberIndex"
 
 
 def member_pk(member_id: str) -> str:
-    return f"MEMBER#{member_id}"
+    return f"{MEMBER_PREFIX}{member_id}"
+
+
+def member_of(pk: str) -> str:
+    return pk.removeprefix(MEMBER_PREFIX)
 
 
 def request_sk(request_id: str) -> str:
@@ -30,8 +32,8 @@ def digest_sk(week_start: date) -> str:
     return f"{DIGEST_PREFIX}{week_start.isoformat()}"
 
 
-def event_attribute(key: str) -> str:
-    return f"{EVENT_ATTRIBUTE_PREFIX}{key}"
+def digest_week(sk: str) -> date:
+    return date.fromisoformat(sk.removeprefix(DIGEST_PREFIX))
 
 
 def quarantine_pk_for_day(day: date) -> str:
@@ -50,14 +52,6 @@ def quarantine_sk(enqueued_at: datetime, message_id: str) -> str:
 
 def named_sk(quarantine_id: str) -> str:
     return f"{NAMED_PREFIX}{quarantine_id}"
-
-
-def quarantine_key(quarantine_id: str) -> dict[str, dict[str, str]] | None:
-    """The table key of a quarantine item, or None if the id names no day."""
-    day = quarantine_day(quarantine_id)
-    if day is None:
-        return None
-    return {"pk": {"S": quarantine_pk_for_day(day)}, "sk": {"S": quarantine_id}}
 
 
 def quarantine_day(quarantine_id: str) -> date | None:

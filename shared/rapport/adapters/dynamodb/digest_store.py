@@ -6,7 +6,6 @@ requests they describe, so erasing a member erases their digest history too.
 
 from __future__ import annotations
 
-import json
 import uuid
 from collections.abc import Iterator, Sequence
 from datetime import date, datetime, timedelta
@@ -14,10 +13,33 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from rapport.adapters import keys
 from rapport.adapters.aws import client
-from rapport.adapters.request_items import request_events
-from rapport.adapters.retention import EXPIRES_AT, Retention
+from rapport.adapters.dynamodb import keys
+from rapport.adapters.dynamodb.items import (
+    CLAIM_TOKEN,
+    DIGEST_ENABLED,
+    DIGESTS_SENT,
+    DUE_SHARD,
+    EXPIRES_AT,
+    LAST_SETTLED_WEEK,
+    LEASE_UNTIL,
+    NEXT_DUE_AT,
+    PREFERENCES_ORDER,
+    REASON,
+    RECORD,
+    STATUS,
+    UNSUBSCRIBED_AT,
+    ClaimStatus,
+    DigestItem,
+    ProfileItem,
+    flag,
+    key,
+    number,
+    string,
+)
+from rapport.adapters.dynamodb.request_history import request_events
+from rapport.adapters.dynamodb.retention import Retention
+from rapport.adapters.errors import Outcome, outcome, transient_as_domain
 from rapport.contract import RequestEvent
 from rapport.digest.fanout import DueMember
 from rapport.digest.ports import Claim, ClaimOutcome, MemberProfile
@@ -26,14 +48,13 @@ from rapport.timeutil import sortable
 
 DUE_INDEX = "DueIndex"
 DUE_PAGE_SIZE = 500
+_CLAIMED = string(ClaimStatus.CLAIMED)
+#: ``status`` is a reserved word in expressions.
+_STATUS_NAME = {"#status": STATUS}
 
 
-def _s(value: str) -> dict[str, str]:
-    return {"S": value}
-
-
-def _condition_failed(error: ClientError) -> bool:
-    return bool(error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException")
+def _profile_key(member_id: str) -> dict[str, Any]:
+    return key(keys.member_pk(member_id), keys.PROFILE_SK)
 
 
 class DynamoDigestStore:
@@ -50,44 +71,37 @@ class DynamoDigestStore:
             for page in paginator.paginate(
                 TableName=self.table_name,
                 IndexName=DUE_INDEX,
-                KeyConditionExpression="due_shard = :shard AND next_due_at <= :now",
-                ExpressionAttributeValues={":shard": _s(shard), ":now": _s(sortable(now))},
+                KeyConditionExpression=f"{DUE_SHARD} = :shard AND {NEXT_DUE_AT} <= :now",
+                ExpressionAttributeValues={":shard": string(shard), ":now": string(sortable(now))},
                 PaginationConfig={"PageSize": DUE_PAGE_SIZE},
             ):
                 for item in page["Items"]:
                     if self.retention.live(item):
-                        yield DueMember(item["member_id"]["S"], item["timezone"]["S"])
+                        yield DueMember(*ProfileItem.due_projection(item))
 
     # --- send_digest ------------------------------------------------------------------------
 
     def profile(self, member_id: str) -> MemberProfile | None:
         item = (
             client("dynamodb")
-            .get_item(
-                TableName=self.table_name,
-                Key={"pk": _s(keys.member_pk(member_id)), "sk": _s(keys.PROFILE_SK)},
-                ConsistentRead=True,
-            )
+            .get_item(TableName=self.table_name, Key=_profile_key(member_id), ConsistentRead=True)
             .get("Item")
         )
         if not item or not self.retention.live(item):
             return None
+        profile = ProfileItem.decode(item)
         return MemberProfile(
             member_id=member_id,
-            email=item["email"]["S"],
+            email=profile.email,
             schedule=DigestSchedule(
-                timezone=item["timezone"]["S"],
-                digest_day=item["digest_day"]["S"],
-                digest_hour=int(item["digest_hour"]["N"]),
+                timezone=profile.timezone,
+                digest_day=profile.digest_day,
+                digest_hour=profile.digest_hour,
             ),
-            digest_enabled=item["digest_enabled"]["BOOL"],
-            digests_sent=int(item.get("digests_sent", {}).get("N", "0")),
-            preferences_order=item["preferences_order"]["S"],
-            last_settled_week=(
-                date.fromisoformat(item["last_settled_week"]["S"])
-                if "last_settled_week" in item
-                else None
-            ),
+            digest_enabled=profile.digest_enabled,
+            digests_sent=profile.digests_sent,
+            preferences_order=profile.preferences_order,
+            last_settled_week=profile.last_settled_week,
         )
 
     def member_requests(self, member_id: str) -> Sequence[Sequence[RequestEvent]]:
@@ -100,8 +114,8 @@ class DynamoDigestStore:
                 TableName=self.table_name,
                 KeyConditionExpression="pk = :pk AND begins_with(sk, :prefix)",
                 ExpressionAttributeValues={
-                    ":pk": _s(keys.member_pk(member_id)),
-                    ":prefix": _s(keys.REQUEST_PREFIX),
+                    ":pk": string(keys.member_pk(member_id)),
+                    ":prefix": string(keys.REQUEST_PREFIX),
                 },
                 ConsistentRead=True,
             )
@@ -112,37 +126,34 @@ class DynamoDigestStore:
         return requests
 
     def _claim_key(self, member_id: str, week_start: date) -> dict[str, Any]:
-        return {"pk": _s(keys.member_pk(member_id)), "sk": _s(keys.digest_sk(week_start))}
+        return key(keys.member_pk(member_id), keys.digest_sk(week_start))
 
     def claim(self, member_id: str, week_start: date, now: datetime, lease: timedelta) -> Claim:
         token = uuid.uuid4().hex
+        claimed = DigestItem(
+            member_id, week_start, ClaimStatus.CLAIMED, token, lease_until=sortable(now + lease)
+        )
         try:
             client("dynamodb").put_item(
                 TableName=self.table_name,
-                Item={
-                    **self._claim_key(member_id, week_start),
-                    "kind": _s("digest"),
-                    "status": _s("claimed"),
-                    "claim_token": _s(token),
-                    "lease_until": _s(sortable(now + lease)),
-                    EXPIRES_AT: self.retention.expiry(),
-                },
+                Item=claimed.encode() | {EXPIRES_AT: self.retention.expiry()},
                 ConditionExpression=(
-                    "attribute_not_exists(pk) OR (#status = :claimed AND lease_until < :now)"
+                    f"attribute_not_exists(pk) OR (#status = :claimed AND {LEASE_UNTIL} < :now)"
                 ),
-                ExpressionAttributeNames={"#status": "status"},
-                ExpressionAttributeValues={":claimed": _s("claimed"), ":now": _s(sortable(now))},
+                ExpressionAttributeNames=_STATUS_NAME,
+                ExpressionAttributeValues={":claimed": _CLAIMED, ":now": string(sortable(now))},
                 ReturnValuesOnConditionCheckFailure="ALL_OLD",
             )
         except ClientError as error:
-            if not _condition_failed(error):
+            if outcome(error) is not Outcome.CONDITION_FAILED:
                 raise
-            existing = error.response.get("Item") or {}
-            if existing.get("claim_token", {}).get("S") == token:
+            item = error.response.get("Item")
+            existing = DigestItem.decode(item) if item else None
+            if existing is not None and existing.claim_token == token:
                 # Our own claim: the SDK retried a put whose answer was lost.
                 return Claim(ClaimOutcome.CLAIMED, token)
             # Settled either way: sent, or given up on as undeliverable.
-            settled = existing.get("status", {}).get("S") in ("sent", "undeliverable")
+            settled = existing is not None and existing.settled
             return Claim(ClaimOutcome.ALREADY_SENT if settled else ClaimOutcome.IN_PROGRESS, "")
         return Claim(ClaimOutcome.CLAIMED, token)
 
@@ -151,64 +162,61 @@ class DynamoDigestStore:
             client("dynamodb").delete_item(
                 TableName=self.table_name,
                 Key=self._claim_key(member_id, week_start),
-                ConditionExpression="claim_token = :token AND #status = :claimed",
-                ExpressionAttributeNames={"#status": "status"},
-                ExpressionAttributeValues={":token": _s(claim.token), ":claimed": _s("claimed")},
+                ConditionExpression=f"{CLAIM_TOKEN} = :token AND #status = :claimed",
+                ExpressionAttributeNames=_STATUS_NAME,
+                ExpressionAttributeValues={":token": string(claim.token), ":claimed": _CLAIMED},
             )
         except ClientError as error:
-            if not _condition_failed(error):  # someone else's claim now: leave it alone
+            if outcome(error) is not Outcome.CONDITION_FAILED:  # else someone else's claim now
                 raise
+
+    def _settle(self, settled: DigestItem, claim: Claim, detail: str) -> None:
+        """Mark the claimed week sent or undeliverable, with ``detail`` (its record or reason)."""
+        item = settled.encode()
+        with transient_as_domain():  # the core retries a record it could not write
+            client("dynamodb").update_item(
+                TableName=self.table_name,
+                Key=self._claim_key(settled.member_id, settled.week_start),
+                UpdateExpression=(
+                    f"SET #status = :status, #detail = :detail, {EXPIRES_AT} = :exp"
+                    f" REMOVE {LEASE_UNTIL}"
+                ),
+                ConditionExpression=f"{CLAIM_TOKEN} = :token",
+                ExpressionAttributeNames={**_STATUS_NAME, "#detail": detail},
+                ExpressionAttributeValues={
+                    ":status": item[STATUS],
+                    ":detail": item[detail],
+                    ":token": string(claim.token),
+                    ":exp": self.retention.expiry(),
+                },
+            )
 
     def record_sent(
         self, member_id: str, week_start: date, claim: Claim, record: dict[str, Any]
     ) -> None:
-        client("dynamodb").update_item(
-            TableName=self.table_name,
-            Key=self._claim_key(member_id, week_start),
-            UpdateExpression=(
-                "SET #status = :sent, #record = :record, expires_at = :exp REMOVE lease_until"
-            ),
-            ConditionExpression="claim_token = :token",
-            ExpressionAttributeNames={"#status": "status", "#record": "record"},
-            ExpressionAttributeValues={
-                ":sent": _s("sent"),
-                ":record": _s(json.dumps(record, sort_keys=True)),
-                ":token": _s(claim.token),
-                ":exp": self.retention.expiry(),
-            },
+        self._settle(
+            DigestItem(member_id, week_start, ClaimStatus.SENT, record=record), claim, RECORD
         )
 
     def record_undeliverable(
         self, member_id: str, week_start: date, claim: Claim, reason: str
     ) -> None:
         """Settle the week without an email: later jobs for it stop instead of retrying."""
-        client("dynamodb").update_item(
-            TableName=self.table_name,
-            Key=self._claim_key(member_id, week_start),
-            UpdateExpression=(
-                "SET #status = :undeliverable, #reason = :reason, expires_at = :exp"
-                " REMOVE lease_until"
-            ),
-            ConditionExpression="claim_token = :token",
-            ExpressionAttributeNames={"#status": "status", "#reason": "reason"},
-            ExpressionAttributeValues={
-                ":undeliverable": _s("undeliverable"),
-                ":reason": _s(reason),
-                ":token": _s(claim.token),
-                ":exp": self.retention.expiry(),
-            },
+        self._settle(
+            DigestItem(member_id, week_start, ClaimStatus.UNDELIVERABLE, reason=reason),
+            claim,
+            REASON,
         )
 
     def _update_profile(self, member_id: str, **request: Any) -> None:
         """A conditional profile update whose failed condition means "nothing to do"."""
         try:
-            client("dynamodb").update_item(
-                TableName=self.table_name,
-                Key={"pk": _s(keys.member_pk(member_id)), "sk": _s(keys.PROFILE_SK)},
-                **request,
-            )
+            with transient_as_domain():
+                client("dynamodb").update_item(
+                    TableName=self.table_name, Key=_profile_key(member_id), **request
+                )
         except ClientError as error:
-            if not _condition_failed(error):
+            if outcome(error) is not Outcome.CONDITION_FAILED:
                 raise
 
     def advance_schedule(
@@ -218,27 +226,27 @@ class DynamoDigestStore:
         unless the member's preferences changed meanwhile (their write rescheduled them)."""
         self._update_profile(
             profile.member_id,
-            UpdateExpression="SET last_settled_week = :week",
+            UpdateExpression=f"SET {LAST_SETTLED_WEEK} = :week",
             ConditionExpression=(
                 "attribute_exists(pk) AND "
-                "(attribute_not_exists(last_settled_week) OR last_settled_week < :week)"
+                f"(attribute_not_exists({LAST_SETTLED_WEEK}) OR {LAST_SETTLED_WEEK} < :week)"
             ),
-            ExpressionAttributeValues={":week": _s(settled_week.isoformat())},
+            ExpressionAttributeValues={":week": string(settled_week.isoformat())},
         )
-        count = " ADD digests_sent :one" if sent else ""
+        count = f" ADD {DIGESTS_SENT} :one" if sent else ""
         self._update_profile(
             profile.member_id,
-            UpdateExpression="SET next_due_at = :next, expires_at = :exp" + count,
+            UpdateExpression=f"SET {NEXT_DUE_AT} = :next, {EXPIRES_AT} = :exp" + count,
             ConditionExpression=(
-                "preferences_order = :order AND digest_enabled = :on "
-                "AND (attribute_not_exists(next_due_at) OR next_due_at < :next)"
+                f"{PREFERENCES_ORDER} = :order AND {DIGEST_ENABLED} = :on "
+                f"AND (attribute_not_exists({NEXT_DUE_AT}) OR {NEXT_DUE_AT} < :next)"
             ),
             ExpressionAttributeValues={
-                ":next": _s(sortable(next_due)),
-                ":order": _s(profile.preferences_order),
-                ":on": {"BOOL": True},
+                ":next": string(sortable(next_due)),
+                ":order": string(profile.preferences_order),
+                ":on": flag(True),
                 ":exp": self.retention.expiry(),
-                **({":one": {"N": "1"}} if sent else {}),
+                **({":one": number(1)} if sent else {}),
             },
         )
 
@@ -249,21 +257,22 @@ class DynamoDigestStore:
         try:
             client("dynamodb").update_item(
                 TableName=self.table_name,
-                Key={"pk": _s(keys.member_pk(member_id)), "sk": _s(keys.PROFILE_SK)},
+                Key=_profile_key(member_id),
                 UpdateExpression=(
-                    "SET digest_enabled = :off, preferences_order = :order,"
-                    " unsubscribed_at = :at, expires_at = :exp REMOVE next_due_at, due_shard"
+                    f"SET {DIGEST_ENABLED} = :off, {PREFERENCES_ORDER} = :order,"
+                    f" {UNSUBSCRIBED_AT} = :at, {EXPIRES_AT} = :exp"
+                    f" REMOVE {NEXT_DUE_AT}, {DUE_SHARD}"
                 ),
                 # Unconditional but for the profile existing: even preferences dated in the future
                 # must not keep an unsubscribed member subscribed.
                 ConditionExpression="attribute_exists(pk)",
                 ExpressionAttributeValues={
-                    ":off": {"BOOL": False},
-                    ":order": _s(f"{sortable(at)}#unsubscribe"),
-                    ":at": _s(sortable(at)),
+                    ":off": flag(False),
+                    ":order": string(f"{sortable(at)}#unsubscribe"),
+                    ":at": string(sortable(at)),
                     ":exp": self.retention.expiry(),
                 },
             )
         except ClientError as error:
-            if not _condition_failed(error):  # no such member: nothing to turn off
+            if outcome(error) is not Outcome.CONDITION_FAILED:  # else no such member
                 raise
