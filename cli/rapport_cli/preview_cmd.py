@@ -101,10 +101,7 @@ def _member_events(paths: list[Path], member: str) -> list[RapportEvent]:
             event = parse_event(line.text)
         except InvalidEvent:
             continue
-        owner = (
-            event.data.member_id if isinstance(event, PreferencesUpdated) else event.data.sender_id
-        )
-        if owner == member and event_key(event) not in seen:
+        if event.data.owner == member and event_key(event) not in seen:
             seen.add(event_key(event))
             events.append(event)
     return events

@@ -135,8 +135,9 @@ def explain(resolution: Resolution) -> RequestStatus:
 
 
 def request_facts(sent: RequestSent | None) -> RequestFacts | None:
-    """What a reason can be derived from, besides the decline note."""
-    return RequestFacts(note=sent.data.note, context=sent.data.context) if sent else None
+    """What a reason can be derived from, besides the decline note: the sent data is its
+    ``RequestFacts``."""
+    return sent.data if sent else None
 
 
 def request_status(
