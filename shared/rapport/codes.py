@@ -2,6 +2,10 @@
 
 from enum import StrEnum
 
+#: Days an unanswered request stays pending before it becomes ``no_response`` (DESIGN §3: 80% of
+#: eventual acceptances arrive within about 15 days); a deployment may set its own.
+DEFAULT_RESPONSE_WINDOW_DAYS = 21
+
 
 class Outcome(StrEnum):
     PENDING = "pending"

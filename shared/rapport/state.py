@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from rapport.codes import Outcome
+from rapport.codes import DEFAULT_RESPONSE_WINDOW_DAYS, Outcome
 from rapport.contract import (
     RequestAccepted,
     RequestDeclined,
@@ -24,7 +24,7 @@ from rapport.contract import (
 )
 from rapport.reasons import Classification, classify
 
-DEFAULT_RESPONSE_WINDOW = timedelta(days=21)
+DEFAULT_RESPONSE_WINDOW = timedelta(days=DEFAULT_RESPONSE_WINDOW_DAYS)
 
 
 class RequestHistory(list[RequestEvent]):
