@@ -29,7 +29,15 @@ from rapport.adapters.aws import reset_clients, session
 from rapport.adapters.dynamodb import keys
 from rapport.adapters.dynamodb.event_store import DynamoEventStore
 from rapport.adapters.dynamodb.items import ProfileItem, item_size, key, string
-from rapport.contract import RequestEvent
+from rapport.contract import (
+    EventModel,
+    RequestAccepted,
+    RequestDeclined,
+    RequestEvent,
+    RequestSent,
+    RequestWithdrawn,
+    envelope,
+)
 from rapport.digest.insights import build_insights
 from rapport.digest.jobs import DigestJob
 from rapport.digest.render import render_digest
@@ -188,23 +196,22 @@ def _week_of_requests(week_start: datetime, rng: random.Random) -> list[list[Req
         ref = {"request_id": f"req-{index:05d}", "sender_id": "m-render"}
 
         def event(
-            kind: str, at: datetime, data: dict[str, Any], number: int = index
+            model: EventModel, at: datetime, data: dict[str, Any], number: int = index
         ) -> RequestEvent:
-            document = {
-                "specversion": "1.0",
-                "id": f"{kind}-{number}",
-                "source": "https://platform.example/connections",
-                "type": f"rapport.connection_request.{kind}",
-                "time": at.isoformat(),
-                "data": data,
-            }
+            document = envelope(
+                model,
+                event_id=f"{model.event_type()}-{number}",
+                source="https://platform.example/connections",
+                time=at.isoformat(),
+                data=data,
+            )
             parsed = validate_document(document)
             assert not isinstance(parsed, type(None))
             return parsed  # type: ignore[return-value]
 
         events = [
             event(
-                "sent",
+                RequestSent,
                 sent_at,
                 {
                     **ref,
@@ -220,11 +227,11 @@ def _week_of_requests(week_start: datetime, rng: random.Random) -> list[list[Req
         roll = rng.random()
         answered = sent_at + timedelta(hours=rng.randint(1, 40))
         if roll < 0.3:
-            events.append(event("accepted", answered, ref))
+            events.append(event(RequestAccepted, answered, ref))
         elif roll < 0.7:
-            events.append(event("declined", answered, {**ref, "note": rng.choice(_NOTES)}))
+            events.append(event(RequestDeclined, answered, {**ref, "note": rng.choice(_NOTES)}))
         elif roll < 0.8:
-            events.append(event("withdrawn", answered, ref))
+            events.append(event(RequestWithdrawn, answered, ref))
         requests.append(events)
     return requests
 

@@ -16,11 +16,11 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from rapport.adapters.aws import client
-from rapport.adapters.sqs_batch import RetryPolicy, send_batch
 from rapport_cli.aws_options import apply_aws_arguments, http_url
 from rapport_cli.commands import add_command
 from rapport_cli.errors import UserError
 from rapport_cli.jsonl import json_line
+from rapport_cli.publisher import Publisher, QueueTarget
 
 #: Queue name -> (dead-letter queue output, source queue output) of the stack.
 QUEUES = {
@@ -121,16 +121,21 @@ def peek(queue_url: str, limit: int) -> Iterator[dict[str, Any]]:
 
 
 def redrive(dlq_url: str, source_url: str, limit: int) -> int:
-    """Send each message back to ``source_url``, deleting it from the DLQ only once it is sent."""
+    """Send each message back to ``source_url``, deleting it from the DLQ only once it is sent.
+
+    Bodies are sent as they are, unchecked: a digest job is no event, and an event that is
+    still invalid is quarantined by the pipeline."""
+    target = QueueTarget(source_url)
     moved = 0
     while moved < limit:
         messages = _receive(dlq_url, visibility=120)[: limit - moved]
         if not messages:
             return moved
-        outcome = send_batch(
-            client("sqs"), source_url, [message["Body"] for message in messages], RetryPolicy()
-        )
-        sent = [messages[index] for index in outcome.message_ids]
+        publisher: Publisher[dict[str, Any]] = Publisher(target, validate=False)
+        for message in messages:
+            publisher.add(message["Body"], message)
+        result = publisher.flush()
+        sent = list(result.sent.values())
         if sent:
             client("sqs").delete_message_batch(
                 QueueUrl=dlq_url,
@@ -140,9 +145,9 @@ def redrive(dlq_url: str, source_url: str, limit: int) -> int:
                 ],
             )
         moved += len(sent)
-        if outcome.failures:
+        if result.refused:
             raise UserError(
-                f"moved {moved}; {len(outcome.failures)} message(s) could not be sent back and "
+                f"moved {moved}; {len(result.refused)} message(s) could not be sent back and "
                 "stay in the dead-letter queue"
             )
     return moved

@@ -40,6 +40,19 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, Literal, TypeVar
 from zoneinfo import ZoneInfo
 
+from rapport.codes import ReasonCode
+from rapport.contract import (
+    EventModel,
+    PreferencesUpdated,
+    PriorInteraction,
+    RequestAccepted,
+    RequestContext,
+    RequestDeclined,
+    RequestExpired,
+    RequestSent,
+    RequestWithdrawn,
+    envelope,
+)
 from rapport_cli.jsonl import json_line
 
 REQUEST_SOURCE = "https://platform.example/connections"
@@ -192,63 +205,63 @@ _SENDER_NOTES: dict[NoteKind, tuple[str, ...]] = {
 }
 
 #: What recipients write when they decline, by the DESIGN §3 reason their words state.
-DECLINE_PHRASES: dict[str, tuple[str, ...]] = {
-    "met_only": (
+DECLINE_PHRASES: dict[ReasonCode, tuple[str, ...]] = {
+    ReasonCode.MET_ONLY: (
         "I only connect with people I've met in person or virtually.",
         "Sorry, I keep my network to people I actually know.",
         "I only accept invitations from people I've worked with or met.",
         "My policy is to connect only with people I know personally.",
         "I keep my network for people I've met face to face.",
     ),
-    "doesnt_recognize": (
+    ReasonCode.DOESNT_RECOGNIZE: (
         "Have we met?",
         "Sorry, I don't think we know each other.",
         "I'm not sure who you are — remind me how we know each other?",
         "I don't recognize your name, sorry.",
         "Do we know each other? I can't place you.",
     ),
-    "generic_note": (
+    ReasonCode.GENERIC_NOTE: (
         "Your note reads like a template.",
         "Please send a personal message rather than a canned one.",
         "This looks like a copy-paste invitation.",
         "I don't accept generic requests — tell me why you want to connect.",
     ),
-    "sales_pitch": (
+    ReasonCode.SALES_PITCH: (
         "I'm not interested in sales pitches.",
         "Please don't use connection requests to sell.",
         "Not looking to buy anything, thanks.",
         "I don't connect with vendors pitching their product.",
     ),
-    "recruiter": (
+    ReasonCode.RECRUITER: (
         "I'm not looking for a new role right now.",
         "I don't connect with recruiters.",
         "Not open to job opportunities at the moment.",
         "Happy where I am, not interested in recruiting offers.",
     ),
-    "off_field": (
+    ReasonCode.OFF_FIELD: (
         "We work in very different fields.",
         "Your background is outside my area.",
         "I keep my network focused on {industry}.",
         "Not relevant to my field, sorry.",
     ),
-    "weak_profile": (
+    ReasonCode.WEAK_PROFILE: (
         "Your profile is empty — add some details and try again.",
         "Your profile looks incomplete.",
         "I couldn't tell from your profile who you are or what you do.",
         "Your profile doesn't look genuine, sorry.",
     ),
-    "collector": (
+    ReasonCode.COLLECTOR: (
         "It looks like you're just collecting connections.",
         "I'm not into connecting for the sake of numbers.",
         "You seem to be adding everyone — not for me.",
         "Quality over quantity for me.",
     ),
-    "reputation_risk": (
+    ReasonCode.REPUTATION_RISK: (
         "I can't vouch for your work, so I'd rather not connect.",
         "I only connect with people whose work I can recommend.",
         "My connections are people I can vouch for.",
     ),
-    "unknown": (
+    ReasonCode.UNKNOWN: (
         "No thanks.",
         "Not at this time.",
         "Thanks, but I'll pass.",
@@ -319,7 +332,7 @@ class _Request:
     recipient_zone: ZoneInfo
     industry: Industry
     same_field: bool
-    context: dict[str, Any]
+    context: RequestContext
     note_kind: NoteKind | None
 
 
@@ -434,18 +447,23 @@ class _MemberStream:
             heapq.heappush(self._scheduled, (moment, next(self._order), event))
 
     def _envelope(
-        self, kind: str, moment: datetime, subject: str, data: dict[str, Any], *, source: str
+        self,
+        model: EventModel,
+        moment: datetime,
+        subject: str,
+        data: dict[str, Any],
+        *,
+        source: str,
     ) -> dict[str, Any]:
-        return {
-            "specversion": "1.0",
-            "id": str(uuid.UUID(int=self.rng.getrandbits(128), version=4)),
-            "source": source,
-            "type": f"rapport.{kind}",
-            "time": _rfc3339(moment),
-            "subject": subject,
-            "datacontenttype": "application/json",
-            "data": data,
-        }
+        return envelope(
+            model,
+            event_id=str(uuid.UUID(int=self.rng.getrandbits(128), version=4)),
+            source=source,
+            time=_rfc3339(moment),
+            subject=subject,
+            datacontenttype="application/json",
+            data=data,
+        )
 
     def _preferences(self, moment: datetime, *, first: bool) -> dict[str, Any]:
         member, rng = self.member, self.rng
@@ -458,7 +476,7 @@ class _MemberStream:
             "digest_enabled": rng.random() < 0.95,
         }
         return self._envelope(
-            "member.preferences_updated", moment, member.member_id, data, source=SETTINGS_SOURCE
+            PreferencesUpdated, moment, member.member_id, data, source=SETTINGS_SOURCE
         )
 
     def _request(self, sent_at: datetime) -> None:
@@ -492,8 +510,8 @@ class _MemberStream:
             "note": _sender_note(rng, request, title),
         }
         if rng.random() < 0.9:  # some platforms leave the context out
-            data["context"] = request.context
-        self._emit("sent", sent_at, data)
+            data["context"] = request.context.model_dump()
+        self._emit(RequestSent, sent_at, data)
         self._answer(request)
 
     def _answer(self, request: _Request) -> None:
@@ -505,17 +523,17 @@ class _MemberStream:
         accept = acceptance_probability(persona, request)
         if roll < accept:
             accepted_at = (sent_at + _acceptance_delay(rng)).astimezone(request.recipient_zone)
-            self._emit("accepted", accepted_at, ref)
+            self._emit(RequestAccepted, accepted_at, ref)
             withdrawn_at = accepted_at.astimezone(self.member.timezone) + timedelta(
                 seconds=rng.uniform(1, 30)
             )
             if rng.random() < RACE_RATE and withdrawn_at <= self.end:
                 self.stats.races += 1
-                self._emit("withdrawn", withdrawn_at, ref)
+                self._emit(RequestWithdrawn, withdrawn_at, ref)
             return
         rest = (roll - accept) / (1 - accept)  # uniform on [0, 1) again
         if rest < 0.06:
-            self._emit("withdrawn", sent_at + timedelta(days=rng.uniform(7, 30)), ref)
+            self._emit(RequestWithdrawn, sent_at + timedelta(days=rng.uniform(7, 30)), ref)
         elif rest < 0.42:
             declined_at = (sent_at + _decline_delay(rng)).astimezone(request.recipient_zone)
             data: dict[str, Any] = dict(ref)
@@ -523,16 +541,14 @@ class _MemberStream:
                 data["note"] = _decline_note(rng, persona, request)
             elif rng.random() < 0.5:
                 data["note"] = None
-            self._emit("declined", declined_at, data)
+            self._emit(RequestDeclined, declined_at, data)
         elif rest < 0.7:
             expired_at = (sent_at + timedelta(days=rng.uniform(14, 30))).astimezone(UTC)
-            self._emit("expired", expired_at, ref)
+            self._emit(RequestExpired, expired_at, ref)
         # else: never answered; the response window makes it no_response
 
-    def _emit(self, kind: str, moment: datetime, data: dict[str, Any]) -> None:
-        event = self._envelope(
-            f"connection_request.{kind}", moment, data["request_id"], data, source=REQUEST_SOURCE
-        )
+    def _emit(self, model: EventModel, moment: datetime, data: dict[str, Any]) -> None:
+        event = self._envelope(model, moment, data["request_id"], data, source=REQUEST_SOURCE)
         self._schedule(moment, event)
 
 
@@ -541,12 +557,12 @@ def acceptance_probability(persona: Persona, request: _Request) -> float:
     context = request.context
     chance: float = 0.2
     chance += {"met_in_person": 0.45, "met_virtually": 0.35, "messaged": 0.2}.get(
-        context["prior_interaction"], 0.0
+        context.prior_interaction, 0.0
     )
-    chance += min(0.2, 0.025 * context["mutual_connections"])
-    chance += 0.1 if context["shared_groups"] else 0.0
-    chance += 0.08 if context["shared_employers"] or context["shared_schools"] else 0.0
-    chance += 0.04 if context["shared_credentials"] else 0.0
+    chance += min(0.2, 0.025 * context.mutual_connections)
+    chance += 0.1 if context.shared_groups else 0.0
+    chance += 0.08 if context.shared_employers or context.shared_schools else 0.0
+    chance += 0.04 if context.shared_credentials else 0.0
     chance += {"personal": 0.05, "generic": -0.02, "pitch": -0.12, "recruiting": -0.05}.get(
         request.note_kind or "", 0.0
     )
@@ -556,36 +572,42 @@ def acceptance_probability(persona: Persona, request: _Request) -> float:
     return min(0.92, max(0.02, chance))
 
 
+#: How often sender and recipient already know each other (a collector rarely does).
+_PRIOR_INTERACTION: tuple[tuple[PriorInteraction, float], ...] = (
+    ("none", 70),
+    ("messaged", 12),
+    ("met_virtually", 10),
+    ("met_in_person", 8),
+)
+_COLLECTOR_PRIOR_INTERACTION: tuple[tuple[PriorInteraction, float], ...] = (
+    ("none", 97),
+    ("messaged", 3),
+)
+
+
 def _context(
     rng: random.Random, persona: Persona, industry: Industry, same_field: bool
-) -> dict[str, Any]:
+) -> RequestContext:
     collector = persona.role == "collector"
-    prior = _weighted(
-        rng,
-        (("none", 97), ("messaged", 3))
-        if collector
-        else (("none", 70), ("messaged", 12), ("met_virtually", 10), ("met_in_person", 8)),
-    )
+    prior = _weighted(rng, _COLLECTOR_PRIOR_INTERACTION if collector else _PRIOR_INTERACTION)
     mean_mutual = 0.5 if collector else (6.0 if same_field else 1.5)
-    return {
-        "mutual_connections": int(rng.expovariate(1 / mean_mutual)),
-        "shared_groups": rng.sample(industry.groups, 1)
-        if same_field and rng.random() < 0.3
-        else [],
-        "shared_credentials": (
+    return RequestContext(
+        mutual_connections=int(rng.expovariate(1 / mean_mutual)),
+        shared_groups=rng.sample(industry.groups, 1) if same_field and rng.random() < 0.3 else [],
+        shared_credentials=(
             rng.sample(industry.credentials, 1) if same_field and rng.random() < 0.25 else []
         ),
-        "shared_employers": [rng.choice(_COMPANIES)] if rng.random() < 0.08 else [],
-        "shared_schools": [rng.choice(_SCHOOLS)] if rng.random() < 0.08 else [],
-        "prior_interaction": prior,
-    }
+        shared_employers=[rng.choice(_COMPANIES)] if rng.random() < 0.08 else [],
+        shared_schools=[rng.choice(_SCHOOLS)] if rng.random() < 0.08 else [],
+        prior_interaction=prior,
+    )
 
 
 def _sender_note(rng: random.Random, request: _Request, title: str) -> str | None:
     if request.note_kind is None:
         return None
     templates = _SENDER_NOTES[request.note_kind]
-    groups = request.context["shared_groups"]
+    groups = request.context.shared_groups
     if request.note_kind == "personal" and not groups:
         templates = templates[1:]  # the first one needs a shared group
     industry = request.industry
@@ -600,20 +622,20 @@ def _sender_note(rng: random.Random, request: _Request, title: str) -> str | Non
 def _decline_note(rng: random.Random, persona: Persona, request: _Request) -> str:
     """The recipient's words: the reason they give follows what the request looked like."""
     context, note_kind = request.context, request.note_kind
-    strangers = context["prior_interaction"] == "none"
+    strangers = context.prior_interaction == "none"
     weights = {
-        "met_only": 3.0 if strangers else 0.2,
-        "doesnt_recognize": 2.0 if strangers and context["mutual_connections"] < 3 else 0.3,
-        "generic_note": 3.0 if note_kind == "generic" else 0.0,
-        "sales_pitch": 5.0
+        ReasonCode.MET_ONLY: 3.0 if strangers else 0.2,
+        ReasonCode.DOESNT_RECOGNIZE: 2.0 if strangers and context.mutual_connections < 3 else 0.3,
+        ReasonCode.GENERIC_NOTE: 3.0 if note_kind == "generic" else 0.0,
+        ReasonCode.SALES_PITCH: 5.0
         if note_kind == "pitch"
         else (1.0 if persona.role == "salesperson" else 0),
-        "recruiter": 5.0 if persona.role == "recruiter" else 0.0,
-        "off_field": 0.3 if request.same_field else 2.5,
-        "weak_profile": 2.0 if persona.role in ("student", "collector") else 0.4,
-        "collector": 4.0 if persona.role == "collector" else 0.3,
-        "reputation_risk": 1.0,
-        "unknown": 1.5,
+        ReasonCode.RECRUITER: 5.0 if persona.role == "recruiter" else 0.0,
+        ReasonCode.OFF_FIELD: 0.3 if request.same_field else 2.5,
+        ReasonCode.WEAK_PROFILE: 2.0 if persona.role in ("student", "collector") else 0.4,
+        ReasonCode.COLLECTOR: 4.0 if persona.role == "collector" else 0.3,
+        ReasonCode.REPUTATION_RISK: 1.0,
+        ReasonCode.UNKNOWN: 1.5,
     }
     reason = _weighted(rng, tuple(weights.items()))
     phrase = rng.choice(DECLINE_PHRASES[reason]).format(industry=request.industry.name)

@@ -1,4 +1,5 @@
-"""One JSON document per line, safe for every line-based reader.
+"""JSON Lines in and out: input files read line by line, and one JSON document per line
+written safely for every line-based reader.
 
 ``ensure_ascii=False`` keeps notes readable, but then U+0085 (NEL), U+2028 and U+2029 are
 written raw: JSON allows them inside strings, yet ``str.splitlines()`` (all three) and JavaScript
@@ -9,6 +10,9 @@ written raw: JSON allows them inside strings, yet ``str.splitlines()`` (all thre
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 _LINE_SEPARATORS = str.maketrans({"\x85": "\\u0085", "\u2028": "\\u2028", "\u2029": "\\u2029"})
@@ -18,3 +22,39 @@ def json_line(value: Any, **options: Any) -> str:
     """``value`` as one JSON line (no trailing newline); ``options`` go to ``json.dumps``."""
     # Outside strings JSON has no place for these characters, so escaping them is always valid.
     return json.dumps(value, ensure_ascii=False, **options).translate(_LINE_SEPARATORS)
+
+
+@dataclass(frozen=True)
+class InputLine:
+    """One non-blank line of an input file, numbered from 1 as an editor shows it."""
+
+    file: str
+    number: int
+    #: the line without its line break (a line that is not UTF-8 has replacement characters)
+    text: str
+    #: why the line is not UTF-8, or None
+    encoding_error: str | None = None
+
+
+class InputLines:
+    """Every non-blank line of every file, in order, read as it is needed (a file of any length
+    streams); ``blank_lines`` counts the lines skipped so far."""
+
+    def __init__(self, paths: Iterable[Path]) -> None:
+        self._paths = paths
+        self.blank_lines = 0
+
+    def __iter__(self) -> Iterator[InputLine]:
+        for path in self._paths:
+            with path.open("rb") as stream:
+                for number, raw in enumerate(stream, start=1):
+                    content = raw.rstrip(b"\r\n")
+                    if not content.strip():
+                        self.blank_lines += 1
+                        continue
+                    try:
+                        line = InputLine(str(path), number, content.decode("utf-8"))
+                    except UnicodeDecodeError as exc:
+                        text = content.decode("utf-8", "replace")
+                        line = InputLine(str(path), number, text, encoding_error=exc.reason)
+                    yield line

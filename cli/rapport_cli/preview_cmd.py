@@ -18,8 +18,8 @@ from rapport.timeutil import iso_utc
 from rapport.validation import parse_event
 from rapport_cli.commands import add_command, instant
 from rapport_cli.errors import UserError
+from rapport_cli.jsonl import InputLines
 from rapport_cli.local.digests import file_stem
-from rapport_cli.local.publisher import InputLine, PublishResult, read_lines
 
 _EPILOG = """examples:
   rapport preview --events events/streams/demo.jsonl --member m-priya --week 2026-11-09
@@ -95,17 +95,14 @@ def _member_events(paths: list[Path], member: str) -> list[RapportEvent]:
     """The member's valid events, each (source, id) once: what the pipeline would have stored."""
     seen: set[str] = set()
     events = []
-    for item in read_lines(paths, PublishResult()):
-        if not isinstance(item, InputLine):
+    for line in InputLines(paths):
+        if line.encoding_error is not None:
             continue
         try:
-            event = parse_event(item.text)
+            event = parse_event(line.text)
         except InvalidEvent:
             continue
-        owner = (
-            event.data.member_id if isinstance(event, PreferencesUpdated) else event.data.sender_id
-        )
-        if owner == member and event_key(event) not in seen:
+        if event.data.owner == member and event_key(event) not in seen:
             seen.add(event_key(event))
             events.append(event)
     return events

@@ -12,11 +12,11 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from rapport.adapters.dynamodb.quarantine import get_quarantined, list_quarantined, mark_redriven
-from rapport.producer import PublishError, publish
 from rapport_cli.aws_options import add_aws_arguments, apply_aws_arguments, http_url
 from rapport_cli.commands import add_command
 from rapport_cli.errors import UserError
 from rapport_cli.jsonl import json_line
+from rapport_cli.publisher import PublishError, publish
 
 _EPILOG = """examples:
   rapport quarantine list --table rapport-prod

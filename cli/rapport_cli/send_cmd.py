@@ -18,13 +18,11 @@ from botocore.exceptions import BotoCoreError, ClientError
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
 
-from rapport.errors import InvalidEvent
-from rapport.producer import BusDestination, Publisher
 from rapport_cli.aws_options import add_destination_arguments, apply_aws_arguments
 from rapport_cli.commands import add_command
 from rapport_cli.errors import UserError
-from rapport_cli.jsonl import json_line
-from rapport_cli.local.publisher import PublishResult, RefusedLine, read_lines
+from rapport_cli.jsonl import InputLine, InputLines, json_line
+from rapport_cli.publisher import BusTarget, Publisher, QueueTarget, Target
 
 _EPILOG = """examples:
   rapport send events/streams/demo.jsonl --queue-url "$EVENTS_QUEUE_URL"
@@ -111,33 +109,33 @@ def _send(args: argparse.Namespace) -> int:
             _say(console, problem.describe())
 
     try:
-        publisher = Publisher(args.queue_url or BusDestination(args.bus))
+        target: Target = QueueTarget(args.queue_url) if args.queue_url else BusTarget(args.bus)
     except BotoCoreError as exc:
         service = "SQS" if args.queue_url else "EventBridge"
         raise UserError(f"cannot create an {service} client: {exc}") from None
-    destination = publisher.destination
+    publisher: Publisher[InputLine] = Publisher(target)
     try:
         _publish_lines(path, publisher, report, found, console)
     except (ClientError, BotoCoreError) as exc:
         raise UserError(
-            f"cannot send to {destination.name}: {exc} "
-            f"({publisher.result.sent} event(s) were sent before this)"
+            f"cannot send to {target.name}: {exc} "
+            f"({len(publisher.result.sent)} event(s) were sent before this)"
         ) from None
     except OSError as exc:
         raise UserError(f"cannot read {path}: {exc.strerror or exc}") from None
 
-    for failure in publisher.result.unsent:
-        found(Problem(None, failure.event_id, failure.error_code, failure.message))
-    report.sent = publisher.result.sent
+    unsent = publisher.result.unsent
+    for refusal in unsent:
+        found(Problem(None, refusal.event_id, refusal.error_code, refusal.message))
+    report.sent = len(publisher.result.sent)
     report.retried = publisher.result.retried
-    report.unsent = len(publisher.result.unsent)
+    report.unsent = len(unsent)
     if args.json:
         print(json_line(asdict(report)))
     _say(
         console,
-        f"sent {report.sent} event(s) to {destination.name}; {report.invalid} invalid line(s) "
-        f"and {report.unsent} event(s) {'SQS' if args.queue_url else 'EventBridge'} did not "
-        "accept were not sent",
+        f"sent {report.sent} event(s) to {target.name}; {report.invalid} invalid line(s) "
+        f"and {report.unsent} event(s) {target.service} did not accept were not sent",
     )
     return 1 if report.invalid or report.unsent else 0
 
@@ -149,14 +147,14 @@ def _say(console: Console, text: str) -> None:
 
 def _publish_lines(
     path: Path,
-    publisher: Publisher,
+    publisher: Publisher[InputLine],
     report: SendReport,
     found: Callable[[Problem], None],
     console: Console,
 ) -> None:
     """Stream ``path`` into ``publisher``; progress is measured in bytes of the file read."""
     total = path.stat().st_size if path.is_file() else None
-    lines = PublishResult()  # read_lines counts blank lines here
+    lines = InputLines([path])
     with Progress(
         TextColumn("sending"),
         BarColumn(),
@@ -166,18 +164,13 @@ def _publish_lines(
         console=console,
     ) as bar:
         task = bar.add_task("sending", total=total, sent=0)
-        for item in read_lines([path], lines):
-            line = item.line if isinstance(item, RefusedLine) else item
-            bar.update(task, advance=len(line.text.encode("utf-8")) + 1, sent=publisher.result.sent)
-            if isinstance(item, RefusedLine):
+        for line in lines:
+            sent = len(publisher.result.sent)
+            bar.update(task, advance=len(line.text.encode("utf-8")) + 1, sent=sent)
+            refusal = publisher.add_line(line)
+            if refusal is not None:
                 report.invalid += 1
-                found(Problem(line.number, None, item.error_code, item.message))
-                continue
-            try:
-                publisher.add(item.text)
-            except InvalidEvent as exc:
-                report.invalid += 1
-                found(Problem(line.number, exc.event_id, exc.error_code, exc.message))
+                found(Problem(line.number, refusal.event_id, refusal.error_code, refusal.message))
         publisher.flush()
-        bar.update(task, completed=total, sent=publisher.result.sent)
+        bar.update(task, completed=total, sent=len(publisher.result.sent))
     report.blank_lines = lines.blank_lines

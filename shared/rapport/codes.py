@@ -2,6 +2,12 @@
 
 from enum import StrEnum
 
+#: Days an unanswered request stays pending before it becomes ``no_response`` (DESIGN §3: 80% of
+#: eventual acceptances arrive within about 15 days); a deployment may set its own.
+DEFAULT_RESPONSE_WINDOW_DAYS = 21
+#: Days a member's data lives after its last write (DynamoDB TTL); a deployment may set its own.
+DEFAULT_RETENTION_DAYS = 400
+
 
 class Outcome(StrEnum):
     PENDING = "pending"

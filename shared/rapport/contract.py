@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
 from importlib.resources import files
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import (
     AfterValidator,
@@ -357,22 +357,33 @@ class RequestRef(_Strict):
     request_id: Identifier
     sender_id: Identifier
 
-
-class SentData(RequestRef):
-    recipient: Recipient
-    note: Note | None
-    context: Annotated[RequestContext, _NoneAsDefault(RequestContext)] = Field(
-        default_factory=RequestContext
-    )
+    @property
+    def owner(self) -> str:
+        """The member whose event this is: a request's events belong to its sender."""
+        return self.sender_id
 
 
 class RequestFacts(_Strict):
-    """The facts of a sent request that a reason can be derived from (a view of ``SentData``)."""
+    """The facts of a sent request that a reason can be derived from."""
 
     note: Note | None = None
     context: Annotated[RequestContext, _NoneAsDefault(RequestContext)] = Field(
         default_factory=RequestContext
     )
+
+
+class _AddressedRequest(RequestRef):
+    """A request and the member it went to: the first fields of ``SentData``, a base of its own
+    so that the fields keep the contract's order (request, recipient, then the facts)."""
+
+    recipient: Recipient
+
+
+# A sent request: its reference and recipient, and its ``RequestFacts``. On the wire the note is
+# required (null for none), where a ``RequestFacts`` may leave it out. (No docstring: it would
+# become the published schema's description.)
+class SentData(RequestFacts, _AddressedRequest):
+    note: Note | None
 
 
 class DeclinedData(RequestRef):
@@ -387,6 +398,11 @@ class PreferencesData(_Strict):
     digest_hour: Annotated[int, Field(ge=0, le=23)] = 8
     digest_enabled: bool = True
 
+    @property
+    def owner(self) -> str:
+        """The member whose event this is: the one whose preferences they are."""
+        return self.member_id
+
 
 class CloudEvent(_Strict):
     """The CloudEvents 1.0 envelope in structured JSON mode; ``time`` is required here."""
@@ -398,6 +414,12 @@ class CloudEvent(_Strict):
     time: Timestamp
     subject: str | None = None
     datacontenttype: JsonMediaType | None = None
+
+    @classmethod
+    def event_type(cls) -> str:
+        """The ``type`` this model validates, read from its ``Literal``."""
+        (value,) = get_args(cls.model_fields["type"].annotation)
+        return str(value)
 
 
 class RequestSent(CloudEvent):
@@ -445,12 +467,40 @@ class PreferencesUpdated(CloudEvent):
 RequestEvent = RequestSent | RequestAccepted | RequestDeclined | RequestWithdrawn | RequestExpired
 RapportEvent = RequestEvent | PreferencesUpdated
 
+EventModel = type[RequestEvent] | type[PreferencesUpdated]
 #: Every event type of the contract and the model that validates it.
-EVENT_MODELS: dict[str, type[RequestEvent] | type[PreferencesUpdated]] = {
-    "rapport.connection_request.sent": RequestSent,
-    "rapport.connection_request.accepted": RequestAccepted,
-    "rapport.connection_request.declined": RequestDeclined,
-    "rapport.connection_request.withdrawn": RequestWithdrawn,
-    "rapport.connection_request.expired": RequestExpired,
-    "rapport.member.preferences_updated": PreferencesUpdated,
+EVENT_MODELS: dict[str, EventModel] = {
+    model.event_type(): model
+    for model in (
+        RequestSent,
+        RequestAccepted,
+        RequestDeclined,
+        RequestWithdrawn,
+        RequestExpired,
+        PreferencesUpdated,
+    )
 }
+
+
+def envelope(
+    model: EventModel,
+    *,
+    event_id: str,
+    source: str,
+    time: str,
+    data: Any,
+    **attributes: Any,
+) -> dict[str, Any]:
+    """An event of ``model``'s type as a JSON document, unvalidated (a test or a generator may
+    build a broken one on purpose): the one place an envelope is written, so the ``type``
+    always comes from the model. ``attributes`` (``subject``, ``datacontenttype``, extensions)
+    come before ``data``."""
+    return {
+        "specversion": SPEC_VERSION,
+        "id": event_id,
+        "source": source,
+        "type": model.event_type(),
+        "time": time,
+        **attributes,
+        "data": data,
+    }

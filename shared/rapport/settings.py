@@ -8,6 +8,8 @@ from typing import TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from rapport.codes import DEFAULT_RESPONSE_WINDOW_DAYS, DEFAULT_RETENTION_DAYS
+
 _Settings = TypeVar("_Settings", bound=BaseModel)
 
 
@@ -19,7 +21,9 @@ class TableSettings(BaseModel):
     model_config = ConfigDict(frozen=True, extra="ignore")
 
     table_name: str = Field(alias="TABLE_NAME", min_length=1)
-    retention_days: int = Field(default=400, alias="RETENTION_DAYS", ge=1, le=3650)
+    retention_days: int = Field(
+        default=DEFAULT_RETENTION_DAYS, alias="RETENTION_DAYS", ge=1, le=3650
+    )
 
     @property
     def retention(self) -> timedelta:
@@ -27,7 +31,9 @@ class TableSettings(BaseModel):
 
 
 class ReadSettings(TableSettings):
-    response_window_days: int = Field(default=21, alias="RESPONSE_WINDOW_DAYS", ge=1, le=365)
+    response_window_days: int = Field(
+        default=DEFAULT_RESPONSE_WINDOW_DAYS, alias="RESPONSE_WINDOW_DAYS", ge=1, le=365
+    )
 
     @property
     def response_window(self) -> timedelta:

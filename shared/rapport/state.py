@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from rapport.codes import Outcome
+from rapport.codes import DEFAULT_RESPONSE_WINDOW_DAYS, Outcome
 from rapport.contract import (
     RequestAccepted,
     RequestDeclined,
@@ -24,7 +24,7 @@ from rapport.contract import (
 )
 from rapport.reasons import Classification, classify
 
-DEFAULT_RESPONSE_WINDOW = timedelta(days=21)
+DEFAULT_RESPONSE_WINDOW = timedelta(days=DEFAULT_RESPONSE_WINDOW_DAYS)
 
 
 class RequestHistory(list[RequestEvent]):
@@ -135,8 +135,9 @@ def explain(resolution: Resolution) -> RequestStatus:
 
 
 def request_facts(sent: RequestSent | None) -> RequestFacts | None:
-    """What a reason can be derived from, besides the decline note."""
-    return RequestFacts(note=sent.data.note, context=sent.data.context) if sent else None
+    """What a reason can be derived from, besides the decline note: the sent data is its
+    ``RequestFacts``."""
+    return sent.data if sent else None
 
 
 def request_status(

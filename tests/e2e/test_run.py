@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from rapport.contract import RequestSent, envelope
 from rapport_cli.local import runner
 
 pytestmark = pytest.mark.e2e
@@ -177,16 +178,15 @@ def test_now_decides_which_requests_have_gone_unanswered(tmp_path: Path) -> None
 
 
 def _sent_event(request_id: str) -> dict[str, Any]:
-    return {
-        "specversion": "1.0",
-        "id": f"evt-{request_id}",
-        "source": "https://platform.example/connections",
-        "type": "rapport.connection_request.sent",
-        "time": "2026-11-02T09:00:00Z",
-        "data": {
+    return envelope(
+        RequestSent,
+        event_id=f"evt-{request_id}",
+        source="https://platform.example/connections",
+        time="2026-11-02T09:00:00Z",
+        data={
             "request_id": request_id,
             "sender_id": "m-1",
             "recipient": {"member_id": "m-2"},
             "note": None,
         },
-    }
+    )

@@ -14,9 +14,9 @@ import pytest
 
 from rapport.adapters.sqs_batch import RetryPolicy
 from rapport.contract import EVENT_MODELS
-from rapport.producer import BusDestination, publish
 from rapport_cli.local.bus import BusDelivery
 from rapport_cli.local.stack import LocalStack
+from rapport_cli.publisher import BusTarget, publish
 from tests.support.events import body, sent
 
 pytestmark = pytest.mark.integration
@@ -40,7 +40,7 @@ def _messages(stack: LocalStack) -> list[dict[str, Any]]:
 
 
 def _publish(stack: LocalStack, bodies: list[str]) -> None:
-    publish(bodies, BusDestination(_bus(stack)), retry=RetryPolicy(sleep=lambda _s: None))
+    publish(bodies, BusTarget(_bus(stack)), retry=RetryPolicy(sleep=lambda _s: None))
 
 
 def test_the_template_gives_moto_the_rule_and_its_input_path_which_moto_ignores(

@@ -1,6 +1,6 @@
-"""The producer library against a moto server over HTTP, with partial batch failures injected.
+"""The publisher against a moto server over HTTP, with partial batch failures injected.
 
-Failures are injected with a botocore ``before-call`` hook on the client the producer is given: a
+Failures are injected with a botocore ``before-call`` hook on the client the publisher is given: a
 handler that returns ``(http_response, parsed)`` replaces the HTTP call. The hook really sends
 the entries it lets through (with a second, unhooked client), so the queue ends up holding what
 SQS would hold after a real partial failure.
@@ -18,8 +18,8 @@ import pytest
 from botocore.awsrequest import AWSResponse
 
 from rapport.adapters.sqs_batch import RetryPolicy
-from rapport.producer import PublishError, publish
 from rapport_cli.local.stack import LocalStack
+from rapport_cli.publisher import PublishError, QueueTarget, publish
 from tests.support.events import body, sent
 
 pytestmark = pytest.mark.integration
@@ -86,9 +86,9 @@ def test_every_event_arrives_exactly_once(stack: LocalStack) -> None:
     url = stack.queues["EventsQueue"].url
     bodies = [body(sent(f"req-{number}")) for number in range(25)]
 
-    result = publish(bodies, url, sqs=boto3.client("sqs"))
+    result = publish(bodies, QueueTarget(url, sqs=boto3.client("sqs")))
 
-    assert result.sent == 25
+    assert len(result.sent) == 25
     assert received_bodies(url) == Counter(bodies)
 
 
@@ -102,11 +102,11 @@ def test_after_a_partial_failure_only_the_failed_entries_are_sent_again(
         lambda call, entry: TRANSIENT if call == 1 and entry["MessageBody"] in flaky else None
     )
 
-    result = publish(bodies, url, sqs=hooked_client(hook), retry=no_wait())
+    result = publish(bodies, QueueTarget(url, sqs=hooked_client(hook)), retry=no_wait())
 
     assert [len(entries) for entries in hook.calls] == [10, 2]
     assert {entry["MessageBody"] for entry in hook.calls[1]} == flaky
-    assert (result.sent, result.retried) == (10, 2)
+    assert (len(result.sent), result.retried) == (10, 2)
     assert received_bodies(url) == Counter(bodies)
 
 
@@ -121,13 +121,13 @@ def test_an_entry_that_keeps_failing_is_named_and_the_rest_arrive_once(
     )
 
     with pytest.raises(PublishError) as raised:
-        publish([*bodies, stuck], url, sqs=hooked_client(hook), retry=no_wait())
+        publish([*bodies, stuck], QueueTarget(url, sqs=hooked_client(hook)), retry=no_wait())
 
-    assert [failure.event_id for failure in raised.value.failures] == ["evt-stuck"]
+    assert [failure.event_id for failure in raised.value.result.refused] == ["evt-stuck"]
     assert "evt-stuck: InternalError: try again (still failing after 5 attempts)" in str(
         raised.value
     )
-    assert raised.value.result.sent == 12
+    assert len(raised.value.result.sent) == 12
     assert received_bodies(url) == Counter(bodies)
 
 
@@ -140,8 +140,10 @@ def test_a_sender_fault_is_reported_at_once_and_never_retried(stack: LocalStack)
     )
 
     with pytest.raises(PublishError) as raised:
-        publish(bodies, url, sqs=hooked_client(hook), retry=no_wait())
+        publish(bodies, QueueTarget(url, sqs=hooked_client(hook)), retry=no_wait())
 
     assert len(hook.calls) == 1
-    assert [failure.error_code for failure in raised.value.failures] == ["InvalidMessageContents"]
+    assert [failure.error_code for failure in raised.value.result.refused] == [
+        "InvalidMessageContents"
+    ]
     assert received_bodies(url) == Counter(bodies[1:])

@@ -12,14 +12,13 @@ from pathlib import Path
 
 import pytest
 
-from rapport.producer import Publisher
 from rapport_cli import send_cmd
 from rapport_cli.local.stack import LocalStack
 from rapport_cli.main import main
+from rapport_cli.publisher import QueueTarget
 from tests.integration.test_producer_sqs import (
     PartialFailures,
     hooked_client,
-    no_wait,
     received_bodies,
 )
 from tests.support.events import answer, body, preferences, sent
@@ -195,7 +194,7 @@ def test_events_sqs_does_not_accept_are_named_by_id_and_exit_1(
         lambda _call, entry: refused if entry["MessageBody"] == lines[1] else None
     )
     monkeypatch.setattr(
-        send_cmd, "Publisher", lambda url: Publisher(url, sqs=hooked_client(hook), retry=no_wait())
+        send_cmd, "QueueTarget", lambda url: QueueTarget(url, sqs=hooked_client(hook))
     )
     path = tmp_path / "three.jsonl"
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")

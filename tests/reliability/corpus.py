@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from rapport.contract import RequestSent, envelope
+
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
 CORPUS = HERE / "adversarial.jsonl"
@@ -40,15 +42,14 @@ class Case:
 
 
 def _envelope(data: dict[str, Any], **extra: Any) -> dict[str, Any]:
-    return {
-        "specversion": "1.0",
-        "id": "adv-built",
-        "source": SOURCE,
-        "type": "rapport.connection_request.sent",
-        "time": "2026-11-10T09:00:00Z",
-        "data": data,
+    return envelope(
+        RequestSent,
+        event_id="adv-built",
+        source=SOURCE,
+        time="2026-11-10T09:00:00Z",
+        data=data,
         **extra,
-    }
+    )
 
 
 def _sent_data() -> dict[str, Any]:

@@ -6,21 +6,32 @@ import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from rapport.contract import (
+    EventModel,
+    PreferencesUpdated,
+    RequestAccepted,
+    RequestDeclined,
+    RequestExpired,
+    RequestSent,
+    RequestWithdrawn,
+    envelope,
+)
+
 SOURCE = "https://platform.example/connections"
 T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
+#: The answers a test names by their kind, as in ``answer("declined")``.
+ANSWERS: dict[str, EventModel] = {
+    "accepted": RequestAccepted,
+    "declined": RequestDeclined,
+    "withdrawn": RequestWithdrawn,
+    "expired": RequestExpired,
+}
 
 
-def envelope(
-    event_type: str, event_id: str, time: datetime, data: dict[str, Any]
+def _event(
+    model: EventModel, event_id: str, time: datetime, data: dict[str, Any]
 ) -> dict[str, Any]:
-    return {
-        "specversion": "1.0",
-        "id": event_id,
-        "source": SOURCE,
-        "type": f"rapport.{event_type}",
-        "time": time.isoformat(),
-        "data": data,
-    }
+    return envelope(model, event_id=event_id, source=SOURCE, time=time.isoformat(), data=data)
 
 
 def sent(
@@ -40,9 +51,7 @@ def sent(
     }
     if context is not None:
         data["context"] = context
-    return envelope(
-        "connection_request.sent", event_id or f"sent-{sender_id}-{request_id}", at, data
-    )
+    return _event(RequestSent, event_id or f"sent-{sender_id}-{request_id}", at, data)
 
 
 def answer(
@@ -57,9 +66,7 @@ def answer(
     data: dict[str, Any] = {"request_id": request_id, "sender_id": sender_id}
     if note is not None:
         data["note"] = note
-    return envelope(
-        f"connection_request.{kind}", event_id or f"{kind}-{sender_id}-{request_id}", at, data
-    )
+    return _event(ANSWERS[kind], event_id or f"{kind}-{sender_id}-{request_id}", at, data)
 
 
 def preferences(
@@ -70,9 +77,7 @@ def preferences(
     **fields: Any,
 ) -> dict[str, Any]:
     data = {"member_id": member_id, "email": f"{member_id}@example.com", **fields}
-    return envelope(
-        "member.preferences_updated", event_id or f"prefs-{member_id}-{at.isoformat()}", at, data
-    )
+    return _event(PreferencesUpdated, event_id or f"prefs-{member_id}-{at.isoformat()}", at, data)
 
 
 def body(event: dict[str, Any]) -> str:

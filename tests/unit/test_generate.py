@@ -193,10 +193,7 @@ def test_the_stream_looks_like_real_traffic() -> None:
     assert len(zones) - 1 >= 6
     first_seen: dict[str, str] = {}
     for event in sorted(events, key=lambda event: event.time):
-        member = (
-            event.data.member_id if isinstance(event, PreferencesUpdated) else event.data.sender_id
-        )
-        first_seen.setdefault(member, event.type)
+        first_seen.setdefault(event.data.owner, event.type)
     assert set(first_seen.values()) == {"rapport.member.preferences_updated"}
 
     # decline notes cover every reason of the phrase bank, and some declines have no note

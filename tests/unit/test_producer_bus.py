@@ -1,4 +1,4 @@
-"""The producer library's PutEvents path without AWS: entries as the conventions say, batches of
+"""The publisher's PutEvents path without AWS: entries as the conventions say, batches of
 at most 10 entries and 256 KiB, only the entries that failed retryably sent again."""
 
 from __future__ import annotations
@@ -10,8 +10,7 @@ import pytest
 
 from rapport.adapters.eventbridge_batch import MAX_BATCH_BYTES, MAX_BATCH_ENTRIES, BusEntry
 from rapport.adapters.sqs_batch import RetryPolicy
-from rapport.errors import InvalidEvent
-from rapport.producer import BusDestination, Publisher, PublishError, publish
+from rapport_cli.publisher import BusTarget, Publisher, PublishError, publish
 from tests.support.events import SOURCE, answer, body, preferences, sent
 
 BUS = "rapport-test"
@@ -59,8 +58,8 @@ class Sleeps:
         self.delays.append(seconds)
 
 
-def bus(events: FakeEvents) -> BusDestination:
-    return BusDestination(BUS, events=events)
+def bus(events: FakeEvents) -> BusTarget:
+    return BusTarget(BUS, events=events)
 
 
 def events(count: int) -> list[str]:
@@ -87,7 +86,7 @@ def test_each_event_is_one_entry_its_type_the_detail_type_its_source_the_source(
             )
         ]
     ]
-    assert (result.sent, result.retried, result.unsent) == (3, 0, [])
+    assert (len(result.sent), result.retried, result.refused) == (3, 0, [])
 
 
 def test_events_go_out_in_batches_of_at_most_ten() -> None:
@@ -98,7 +97,7 @@ def test_events_go_out_in_batches_of_at_most_ten() -> None:
 
     assert [len(call) for call in fake.calls] == [10, 10, 3]
     assert [text for call in range(3) for text in fake.details(call)] == bodies
-    assert result.sent == 23
+    assert len(result.sent) == 23
 
 
 def test_a_batch_never_exceeds_256_kib() -> None:
@@ -127,7 +126,7 @@ def test_only_the_entries_that_failed_retryably_are_sent_again_with_backoff() ->
 
     assert len(fake.calls) == 2
     assert fake.details(1) == [bodies[2], bodies[7]]
-    assert (result.sent, result.retried, result.unsent) == (10, 2, [])
+    assert (len(result.sent), result.retried, result.refused) == (10, 2, [])
     assert sleeps.delays == [0.5]
 
 
@@ -140,7 +139,7 @@ def test_the_answer_is_read_by_position_when_retried_entries_fail_again() -> Non
     result = publish(bodies, bus(fake), retry=RetryPolicy(sleep=Sleeps()))
 
     assert [fake.details(call) for call in (1, 2)] == [[bodies[1], bodies[3]], [bodies[3]]]
-    assert (result.sent, result.retried) == (5, 3)
+    assert (len(result.sent), result.retried) == (5, 3)
 
 
 @pytest.mark.parametrize(
@@ -155,8 +154,8 @@ def test_a_permanent_failure_is_never_retried_and_names_the_event(code: str) -> 
         publish(bodies, bus(fake), retry=RetryPolicy(sleep=Sleeps()))
 
     assert len(fake.calls) == 1
-    assert raised.value.result.sent == 2
-    [failure] = raised.value.failures
+    assert len(raised.value.result.sent) == 2
+    [failure] = raised.value.result.refused
     assert (failure.event_id, failure.error_code, failure.message) == (
         "sent-m-sender-req-1",
         code,
@@ -174,7 +173,7 @@ def test_a_persistent_retryable_failure_gives_up_after_bounded_backoff() -> None
 
     assert [len(call) for call in fake.calls] == [4, 1, 1]
     assert sleeps.delays == [1.0, 2.0]
-    assert raised.value.result.sent == 3
+    assert len(raised.value.result.sent) == 3
     assert "ThrottlingException: Rate exceeded (still failing after 3 attempts)" in str(
         raised.value
     )
@@ -191,7 +190,7 @@ def test_entries_eventbridge_does_not_answer_for_are_sent_again() -> None:
     result = publish(events(2), bus(fake), retry=RetryPolicy(sleep=Sleeps()))
 
     assert [fake.details(call) for call in (0, 1)] == [events(2), events(2)[1:]]
-    assert (result.sent, result.retried) == (2, 1)
+    assert (len(result.sent), result.retried) == (2, 1)
 
 
 @pytest.mark.parametrize(
@@ -202,10 +201,12 @@ def test_a_source_eventbridge_cannot_take_is_refused_before_sending(
     source: str, problem: str
 ) -> None:
     fake = FakeEvents()
-    with pytest.raises(InvalidEvent) as raised:
-        Publisher(bus(fake)).add({**sent(event_id="evt-src"), "source": source})
-    assert (raised.value.error_code, raised.value.event_id) == ("rejected_by_bus", "evt-src")
-    assert problem in raised.value.message
+    publisher: Publisher[None] = Publisher(bus(fake))
+    refusal = publisher.add({**sent(event_id="evt-src"), "source": source}, None)
+    publisher.flush()
+    assert refusal is not None
+    assert (refusal.error_code, refusal.event_id) == ("rejected_by_bus", "evt-src")
+    assert problem in refusal.message
     assert fake.calls == []
 
 
@@ -216,13 +217,14 @@ def test_invalid_events_are_not_put_on_the_bus_and_are_named_as_on_the_queue() -
         publish([body(sent("req-ok")), "{not json", body(sent("r" * 129, event_id="e"))], bus(fake))
 
     assert fake.details(0) == [body(sent("req-ok"))]
-    assert [(f.event_id, f.error_code) for f in raised.value.failures] == [
+    assert [(f.event_id, f.error_code) for f in raised.value.result.refused] == [
         (None, "invalid_json"),
         ("e", "field_too_long"),
     ]
 
 
 def test_characters_the_events_queue_refuses_are_caught_before_putting() -> None:
-    with pytest.raises(InvalidEvent) as raised:
-        Publisher(bus(FakeEvents())).add(sent(note="unsendable \uffff", event_id="evt-odd"))
-    assert (raised.value.error_code, raised.value.event_id) == ("rejected_by_queue", "evt-odd")
+    publisher: Publisher[None] = Publisher(bus(FakeEvents()))
+    refusal = publisher.add(sent(note="unsendable \uffff", event_id="evt-odd"), None)
+    assert refusal is not None
+    assert (refusal.error_code, refusal.event_id) == ("rejected_by_queue", "evt-odd")

@@ -22,7 +22,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from rapport_cli.local.publisher import PublishResult, RefusedLine
+from rapport_cli.jsonl import InputLine
+from rapport_cli.publisher import PublishResult, Refusal
 
 #: The keys of an event as EventBridge (and moto) writes it.
 _EVENT_KEYS = frozenset({"version", "id", "detail-type", "source", "detail"})
@@ -68,30 +69,31 @@ class BusDelivery:
         self.event_ids[message["MessageId"]] = event["id"]
         return json.dumps(select(event, self.input_path), ensure_ascii=False, separators=(",", ":"))
 
-    def settle(self, published: PublishResult) -> PublishResult:
+    def settle(self, published: PublishResult[InputLine]) -> PublishResult[InputLine]:
         """``published`` (keyed by event id) keyed by the message that carries each event; an
         event no message carries went nowhere (no rule matched it) and becomes a refused line."""
-        unknown = set(self.event_ids.values()) - set(published.published)
+        unknown = set(self.event_ids.values()) - set(published.sent)
         if unknown:
             raise NotAnEventBridgeEvent(f"{len(unknown)} delivered event(s) were never put")
         delivered = set(self.event_ids.values())
         return PublishResult(
-            published={
-                message_id: published.published[event_id]
+            sent={
+                message_id: published.sent[event_id]
                 for message_id, event_id in self.event_ids.items()
             },
+            retried=published.retried,
             refused=[
                 *published.refused,
                 *(
-                    RefusedLine(
+                    Refusal(
                         line,
+                        None,
                         "not_routed",
                         "No rule of the event bus matches the event (its type is not one of "
                         "Rapport's), so EventBridge delivered it nowhere",
                     )
-                    for event_id, line in published.published.items()
+                    for event_id, line in published.sent.items()
                     if event_id not in delivered
                 ),
             ],
-            blank_lines=published.blank_lines,
         )

@@ -38,20 +38,21 @@ from rapport.adapters.aws import session as shared_session
 from rapport.adapters.dynamodb.items import Kind, ProfileItem, QuarantineItem, count_events, kind_of
 from rapport.adapters.dynamodb.request_history import request_events
 from rapport.adapters.dynamodb.retention import Retention
+from rapport.adapters.entry_batches import RetryPolicy
 from rapport.contract import parse_rfc3339
 from rapport.settings import ReadSettings
 from rapport.state import request_status
-from rapport_cli.jsonl import json_line
+from rapport_cli.jsonl import InputLine, InputLines, json_line
 from rapport_cli.local.bus import BusDelivery
 from rapport_cli.local.call_log import DYNAMODB_WRITES, CallLog
 from rapport_cli.local.digests import digest_records, write_digests
 from rapport_cli.local.event_source import DrainResult, as_received, drain, make_visible
 from rapport_cli.local.faults import FaultInjector, FaultPlan, immediate_retries
 from rapport_cli.local.lambda_runtime import FunctionHost
-from rapport_cli.local.publisher import InputLine, PublishResult, publish, publish_to_bus
 from rapport_cli.local.scheduler import ScheduledRun, run_scheduled
 from rapport_cli.local.server import aws_endpoint, moto_server, sent_raw_messages
 from rapport_cli.local.stack import LocalStack, deploy
+from rapport_cli.publisher import BusTarget, Publisher, PublishResult, QueueTarget, Target
 
 EVENTS_QUEUE = "EventsQueue"
 DIGEST_QUEUE = "DigestJobsQueue"
@@ -66,6 +67,10 @@ VIAS = (VIA_SQS, VIA_EVENTBRIDGE)
 # far longer than a function's SDK does: more attempts (free while faults are injected, since
 # backoff is then zero), so injected faults test the functions, not the runner's own reads.
 _RUNNER_CONFIG = Config(retries={"mode": "standard", "max_attempts": 20})
+# A local moto server has no transient failures worth waiting for: entries are re-sent at once.
+_PUBLISH_RETRY = RetryPolicy(attempts=5, base_delay=0.0, max_delay=0.0)
+#: Lines sent between two drains of the events queue.
+_CHUNK_LINES = 50
 
 
 class AccountingError(RuntimeError):
@@ -176,7 +181,8 @@ def _line_ref(line: InputLine | None) -> dict[str, Any]:
 class _Observed:
     """What a run leaves behind in the local AWS, read back before the server stops."""
 
-    published: PublishResult
+    published: PublishResult[InputLine]
+    blank_lines: int
     drained: DrainResult
     dead_letters: list[dict[str, Any]]
     items: list[dict[str, Any]]
@@ -300,23 +306,18 @@ def _operate(
                 )
             )
 
-        if delivery is None:
-            published = publish(
-                sqs,
-                queue.url,
-                event_files,
-                max_message_bytes=max_bytes,
-                between_chunks=drain_events,
-            )
-            drain_events()
-        else:
-            published = publish_to_bus(
-                session.client("events", config=_RUNNER_CONFIG),
+        target: Target = (
+            QueueTarget(queue.url, sqs=sqs, max_message_bytes=max_bytes)
+            if delivery is None
+            else BusTarget(
                 stack.buses[route.bus_logical_id].name,
-                event_files,
-                between_chunks=drain_events,
+                events=session.client("events", config=_RUNNER_CONFIG),
             )
-            drain_events()
+        )
+        lines = InputLines(event_files)
+        published = _publish(target, lines, drain_events)
+        drain_events()
+        if delivery is not None:
             published = delivery.settle(published)
 
         schedule_runs: list[ScheduledRun] = []
@@ -334,6 +335,7 @@ def _operate(
         function, _ = stack.function_for_queue(EVENTS_QUEUE)
         return _Observed(
             published=published,
+            blank_lines=lines.blank_lines,
             drained=drained,
             dead_letters=_dead_letters(sqs, stack.dead_letter_queue(EVENTS_QUEUE).url),
             items=[item for item in _scan(dynamodb, stack.tables[TABLE]) if Retention().live(item)],
@@ -348,6 +350,39 @@ def _operate(
             },
             faults=injector.report() if injector else {},
         )
+
+
+def _publish(
+    target: Target, lines: InputLines, drain: Callable[[], None]
+) -> PublishResult[InputLine]:
+    """Publish every line unchecked, as a platform would (the pipeline quarantines an invalid
+    one), and ``drain`` the queue after every ``_CHUNK_LINES`` lines sent, as Lambda consumes a
+    queue while it fills. A line the target refuses is quarantined as its ``refused_code``."""
+    since_drain = 0
+
+    def after_batch(size: int) -> None:
+        nonlocal since_drain
+        since_drain += size
+        if since_drain >= _CHUNK_LINES:
+            drain()
+            since_drain = 0
+
+    publisher: Publisher[InputLine] = Publisher(
+        target, validate=False, retry=_PUBLISH_RETRY, on_batch=after_batch
+    )
+    for line in lines:
+        publisher.add_line(line)
+    result = publisher.flush()
+    failing = sum(refusal.transient for refusal in result.refused)
+    if failing:
+        raise RuntimeError(f"{target.service} kept failing to accept {failing} line(s)")
+    result.refused = [
+        dataclasses.replace(refusal, error_code=target.refused_code)
+        if refusal.by_target
+        else refusal
+        for refusal in result.refused
+    ]
+    return result
 
 
 def _request_row(item: dict[str, Any], now: datetime, settings: ReadSettings) -> dict[str, Any]:
@@ -371,7 +406,7 @@ def _quarantine_rows(observed: _Observed) -> list[dict[str, Any]]:
         record = QuarantineItem.decode(item)
         rows.append(
             {
-                **_line_ref(observed.published.published.get(record.message_id)),
+                **_line_ref(observed.published.sent.get(record.message_id)),
                 "event_id": record.event_id,
                 "error_code": record.error_code,
                 "message": record.message,
@@ -393,13 +428,13 @@ def _summarise(observed: _Observed, handler_quarantined: int, digests_sent: int)
         if kind_of(item) in (Kind.REQUEST, Kind.PROFILE)
     )
     duplicates = succeeded - stored - handler_quarantined
-    if succeeded + dead != len(published.published) or duplicates < 0:
+    if succeeded + dead != len(published.sent) or duplicates < 0:
         raise AccountingError(
-            f"published {len(published.published)}, succeeded {succeeded}, dead-lettered {dead}, "
+            f"published {len(published.sent)}, succeeded {succeeded}, dead-lettered {dead}, "
             f"stored {stored}, quarantined {handler_quarantined}"
         )
     return Summary(
-        received=len(published.published) + len(published.refused),
+        received=len(published.sent) + len(published.refused),
         stored=stored,
         duplicates=duplicates,
         quarantined=handler_quarantined + len(published.refused),
@@ -462,12 +497,12 @@ def run(
     summary = _summarise(observed, handler_quarantined=len(quarantine), digests_sent=len(digests))
     quarantine += [
         {
-            **_line_ref(refused.line),
+            **_line_ref(refused.source),
             "event_id": None,
             "error_code": refused.error_code,
             "message": refused.message,
             "quarantine_id": None,
-            "payload": refused.line.text,
+            "payload": refused.source.text,
         }
         for refused in observed.published.refused
     ]
@@ -480,7 +515,7 @@ def run(
         out_dir / "dead_letters.jsonl",
         [
             {
-                **_line_ref(observed.published.published.get(message["MessageId"])),
+                **_line_ref(observed.published.sent.get(message["MessageId"])),
                 "message_id": message["MessageId"],
             }
             for message in observed.dead_letters
@@ -497,7 +532,7 @@ def run(
         summary=summary,
         now=now,
         out_dir=out_dir,
-        blank_lines=observed.published.blank_lines,
+        blank_lines=observed.blank_lines,
         invocations=observed.drained.invocations,
         retried_records=observed.drained.failed_attempts,
         outcomes=outcomes,

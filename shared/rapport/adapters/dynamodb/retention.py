@@ -13,8 +13,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from rapport.adapters.dynamodb.items import EXPIRES_AT, AttributeValue, integer, number
+from rapport.codes import DEFAULT_RETENTION_DAYS
 
-DEFAULT_RETENTION = timedelta(days=400)
+DEFAULT_RETENTION = timedelta(days=DEFAULT_RETENTION_DAYS)
 
 
 def _utc_now() -> datetime:
