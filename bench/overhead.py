@@ -138,7 +138,8 @@ def main() -> None:
     context = Context(function_name="ProcessEventsFunction")
 
     from rapport.adapters.dynamodb.event_store import DynamoEventStore
-    from rapport.ingest import InboundMessage, StoredEvent, _apply, ingest
+    from rapport.ingest import InboundMessage, _apply, ingest
+    from rapport.ingest.ports import StoredEvent
     from rapport.validation import parse_event
 
     enqueued_at = datetime(2026, 11, 1, tzinfo=UTC)

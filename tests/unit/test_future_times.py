@@ -12,14 +12,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from rapport.ingest import (
-    Disposition,
-    InboundMessage,
-    QuarantineEntry,
-    StoredEvent,
-    WriteOutcome,
-    ingest,
-)
+from rapport.ingest import Disposition, InboundMessage, ingest
+from rapport.ingest.ports import QuarantineEntry, StoredEvent, WriteOutcome
 from rapport.settings import ConfigurationError, IngestSettings, load
 from tests.support.events import answer, body, preferences
 

@@ -8,28 +8,13 @@ next one; each still gets only the latest complete week, never a backlog.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
 
 from rapport.digest.jobs import DigestJob
+from rapport.digest.ports import DueMembers, JobQueue
 from rapport.digest.schedule import last_complete_week
 
 JOB_BATCH = 10
-
-
-@dataclass(frozen=True)
-class DueMember:
-    member_id: str
-    timezone: str
-
-
-class DueMembers(Protocol):
-    def due_at(self, now: datetime) -> Iterable[DueMember]: ...
-
-
-class JobQueue(Protocol):
-    def enqueue(self, jobs: list[DigestJob]) -> None: ...
 
 
 def _batches(jobs: Iterable[DigestJob]) -> Iterator[list[DigestJob]]:

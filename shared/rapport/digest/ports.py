@@ -1,4 +1,5 @@
-"""What send_digest's core needs from the outside world, and the records it exchanges with it.
+"""What the digest cores (fan-out, delivery, unsubscribe) need from the outside world, and the
+records they exchange with it.
 
 Kept apart from the delivery logic so adapters (and functions that only schedule or unsubscribe)
 can import these without the renderer and its templates.
@@ -6,14 +7,35 @@ can import these without the renderer and its templates.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from enum import StrEnum
 from typing import Any, Protocol
 
 from rapport.contract import RequestEvent
+from rapport.digest.jobs import DigestJob
 from rapport.digest.schedule import DigestSchedule
+from rapport.digest.tokens import SigningKeys
+
+# --- schedule_digests ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DueMember:
+    member_id: str
+    timezone: str
+
+
+class DueMembers(Protocol):
+    def due_at(self, now: datetime) -> Iterable[DueMember]: ...
+
+
+class JobQueue(Protocol):
+    def enqueue(self, jobs: list[DigestJob]) -> None: ...
+
+
+# --- send_digest ---------------------------------------------------------------------------
 
 
 class ClaimOutcome(StrEnum):
@@ -80,3 +102,14 @@ class DigestRepository(Protocol):
 
 class Mailer(Protocol):
     def send_raw(self, sender: str, recipient: str, raw: bytes) -> str: ...
+
+
+# --- unsubscribe ---------------------------------------------------------------------------
+
+
+class DigestPreferences(Protocol):
+    def disable_digests(self, member_id: str, at: datetime) -> None: ...
+
+
+class SigningKeySource(Protocol):
+    def keys(self, max_age: timedelta | None = None) -> SigningKeys: ...

@@ -3,22 +3,14 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Protocol
 
 from rapport.digest import tokens
+from rapport.digest.ports import DigestPreferences, SigningKeySource
 
 #: A link that verifies with neither cached key may be signed with a key rotated in since they
 #: were fetched: the keys are fetched again, but at most this often, so forged links cannot
 #: turn every request into a Secrets Manager call.
 RECHECK_INTERVAL = timedelta(minutes=1)
-
-
-class DigestPreferences(Protocol):
-    def disable_digests(self, member_id: str, at: datetime) -> None: ...
-
-
-class SigningKeySource(Protocol):
-    def keys(self, max_age: timedelta | None = None) -> tokens.SigningKeys: ...
 
 
 def member_of(token: str, keys: SigningKeySource, now: datetime) -> str:

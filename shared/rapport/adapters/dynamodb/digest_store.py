@@ -41,8 +41,7 @@ from rapport.adapters.dynamodb.request_history import request_events
 from rapport.adapters.dynamodb.retention import Retention
 from rapport.adapters.errors import Outcome, outcome, transient_as_domain
 from rapport.contract import RequestEvent
-from rapport.digest.fanout import DueMember
-from rapport.digest.ports import Claim, ClaimOutcome, MemberProfile
+from rapport.digest.ports import Claim, ClaimOutcome, DueMember, MemberProfile
 from rapport.digest.schedule import DigestSchedule, all_due_shards
 from rapport.timeutil import sortable
 

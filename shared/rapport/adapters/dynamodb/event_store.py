@@ -46,7 +46,7 @@ from rapport.adapters.errors import Outcome, outcome
 from rapport.contract import PreferencesData, PreferencesUpdated, RequestRef, SentData
 from rapport.digest.schedule import due_shard
 from rapport.errors import PermanentStoreError
-from rapport.ingest import QuarantineEntry, StoredEvent, WriteOutcome
+from rapport.ingest.ports import QuarantineEntry, StoredEvent, WriteOutcome
 from rapport.timeutil import iso_utc, sortable
 
 _REQUEST_EVENT_UPDATE = (

@@ -25,7 +25,7 @@ from rapport.adapters.dynamodb.items import (
 )
 from rapport.adapters.dynamodb.retention import Retention
 from rapport.adapters.errors import Outcome, outcome
-from rapport.ingest import QuarantineEntry
+from rapport.ingest.ports import QuarantineEntry
 from rapport.timeutil import iso_utc
 
 #: TTL deletes in no set order: a link outlives its item, never the reverse, so an expired item

@@ -1,20 +1,20 @@
 """Apply one queued message: store it exactly once, recognise it as a duplicate, or quarantine it.
 
 Transient failures (throttling, timeouts) are deliberately not caught here: they propagate so the
-batch reports only that record as failed and SQS redelivers it.
+batch reports only that record as failed and SQS redelivers it. The store is the ``EventStore``
+port (``rapport.ingest.ports``).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import NamedTuple, Protocol
+from typing import NamedTuple
 
 from rapport.contract import PreferencesUpdated, RapportEvent
 from rapport.digest.schedule import DigestSchedule, next_due_after
 from rapport.errors import InvalidEvent, Rejected
-from rapport.identity import canonical_json, dedupe_key, fingerprint
+from rapport.ingest.ports import EventStore, QuarantineEntry, StoredEvent, WriteOutcome
 from rapport.named_members import members_named
 from rapport.settings import DEFAULT_FUTURE_TOLERANCE_HOURS
 from rapport.validation import parse_event
@@ -26,14 +26,7 @@ class Disposition(StrEnum):
     QUARANTINED = "quarantined"
 
 
-class WriteOutcome(StrEnum):
-    APPLIED = "applied"
-    DUPLICATE = "duplicate"
-    CONFLICT = "conflict"
-
-
-# The per-event values are NamedTuples: as immutable as frozen dataclasses, and several times
-# cheaper to create, which counts once per event (docs/performance.md, handler overhead).
+# NamedTuples, like ``StoredEvent``: created once per event, where their low cost counts.
 
 
 class InboundMessage(NamedTuple):
@@ -43,48 +36,11 @@ class InboundMessage(NamedTuple):
     enqueued_at: datetime
 
 
-@dataclass(frozen=True)
-class QuarantineEntry:
-    message_id: str
-    enqueued_at: datetime
-    error_code: str
-    message: str
-    event_id: str | None
-    payload: str
-    #: The members the payload names (``rapport.named_members``): erasing one erases this too.
-    member_ids: tuple[str, ...] = ()
-
-
-class StoredEvent(NamedTuple):
-    """An event in the form the store keeps it."""
-
-    event: RapportEvent
-    key: str
-    fingerprint: str
-    canonical: str
-
-    @classmethod
-    def of(cls, event: RapportEvent) -> StoredEvent:
-        canonical = canonical_json(event)
-        key = dedupe_key(event.source, event.id)
-        return cls(event, key, fingerprint(canonical), canonical.decode())
-
-
 class IngestResult(NamedTuple):
     disposition: Disposition
     event_id: str | None
     event_type: str | None = None
     error_code: str | None = None
-
-
-class EventStore(Protocol):
-    def apply_request_event(self, stored: StoredEvent) -> WriteOutcome: ...
-
-    def apply_preferences(
-        self, stored: StoredEvent, next_digest_due: datetime | None
-    ) -> WriteOutcome: ...
-
-    def quarantine(self, entry: QuarantineEntry) -> None: ...
 
 
 def _apply(store: EventStore, stored: StoredEvent) -> WriteOutcome:
