@@ -7,7 +7,8 @@ by default the event source's ``BatchSize`` in infra/template.yaml); prints JSON
 The handler runs exactly as Lambda runs it: SQS event-source batches through
 ``lambda_handler`` (Powertools batch processing, structured logs and EMF metrics written to
 /dev/null, as Lambda writes them to its log pipe), the real ``DynamoEventStore`` building every
-request, and only the DynamoDB client swapped for ``FakeDynamoDB`` (conditional writes in a dict).
+request, and only the DynamoDB client swapped for ``FakeDynamoDB`` (conditional writes in a dict;
+``tests.support.fakes``, where the port contract tests keep it honest).
 Each repetition starts a new container's state (empty table, empty recent-events cache); handler
 and floor passes alternate, and the medians are compared, so machine load affects both alike.
 """
@@ -23,10 +24,8 @@ import os
 import sys
 import time
 from datetime import UTC, datetime
-from functools import cache
 from pathlib import Path
 from types import ModuleType
-from typing import Any
 
 from bench.common import (
     ROOT,
@@ -36,72 +35,9 @@ from bench.common import (
     median,
     sqs_records,
 )
-from rapport.adapters.dynamodb.items import PK, PREFERENCES_ORDER, SK, optional_text, text
+from tests.support.fakes import FakeDynamoDB
 
 REPETITIONS = 9
-
-
-@cache
-def _parsed_update(expression: str) -> tuple[tuple[tuple[str, str], ...], tuple[str, ...]]:
-    """``SET a = :x, b = :y REMOVE c`` as assignments and removals, parsed once per expression
-    (the store sends a handful of distinct expressions), so the fake costs little per request."""
-    assignments, _, removals = expression.removeprefix("SET ").partition(" REMOVE ")
-    pairs = tuple(
-        (name.strip(), value.strip())
-        for name, value in (assignment.split("=") for assignment in assignments.split(","))
-    )
-    return pairs, tuple(filter(None, (part.strip() for part in removals.split(","))))
-
-
-class FakeDynamoDB:
-    """The two DynamoDB operations ``process_events`` uses, with their conditions, in memory."""
-
-    def __init__(self) -> None:
-        self.items: dict[tuple[str, str], dict[str, Any]] = {}
-        self.writes = 0
-
-    @staticmethod
-    def _failed(operation: str, item: dict[str, Any] | None) -> Exception:
-        from botocore.exceptions import ClientError
-
-        response: dict[str, Any] = {
-            "Error": {"Code": "ConditionalCheckFailedException", "Message": "failed"}
-        }
-        if item is not None:
-            response["Item"] = dict(item)
-        error: Exception = ClientError(response, operation)
-        return error
-
-    def update_item(self, **request: Any) -> dict[str, Any]:
-        self.writes += 1
-        key = (text(request["Key"], PK), text(request["Key"], SK))
-        names: dict[str, str] = request["ExpressionAttributeNames"]
-        values: dict[str, Any] = request["ExpressionAttributeValues"]
-        item = self.items.get(key)
-        if item is not None:
-            condition = request["ConditionExpression"]
-            if names["#ev"] in item:
-                raise self._failed("UpdateItem", item)
-            order = optional_text(item, PREFERENCES_ORDER)
-            if "#order <" in condition and order and not order < text(values, ":order"):
-                raise self._failed("UpdateItem", item)
-        item = dict(item) if item else {"pk": request["Key"]["pk"], "sk": request["Key"]["sk"]}
-        assignments, removals = _parsed_update(request["UpdateExpression"])
-        for name, value in assignments:
-            item[names.get(name, name)] = values[value]
-        for name in removals:
-            item.pop(names.get(name, name), None)
-        self.items[key] = item
-        return {}
-
-    def put_item(self, **request: Any) -> dict[str, Any]:
-        self.writes += 1
-        item = request["Item"]
-        key = (text(item, PK), text(item, SK))
-        if key in self.items:
-            raise self._failed("PutItem", None)
-        self.items[key] = item
-        return {}
 
 
 def _load_handler() -> ModuleType:

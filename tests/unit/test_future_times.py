@@ -1,62 +1,41 @@
 """Time sanity (DESIGN §2): an event dated too far after the queue received it is quarantined.
 
 The check is against ``InboundMessage.enqueued_at``, so a redrive, which is a new SQS message,
-is judged against its own enqueue time. A minimal store stands in for DynamoDB; the integration
+is judged against its own enqueue time. The in-memory store stands in for DynamoDB; the integration
 test ``tests/integration/test_preferences_from_the_future.py`` runs the same story against moto.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from rapport.ingest import Disposition, InboundMessage, ingest
-from rapport.ingest.ports import QuarantineEntry, StoredEvent, WriteOutcome
 from rapport.settings import ConfigurationError, IngestSettings, load
 from tests.support.events import answer, body, preferences
+from tests.support.fakes import MemoryEventStore
 
 ENQUEUED = datetime(2026, 11, 16, 12, tzinfo=UTC)
 
 
-@dataclass
-class _Store:
-    applied: list[StoredEvent] = field(default_factory=list)
-    due: list[datetime | None] = field(default_factory=list)
-    quarantined: list[QuarantineEntry] = field(default_factory=list)
-
-    def apply_request_event(self, stored: StoredEvent) -> WriteOutcome:
-        self.applied.append(stored)
-        return WriteOutcome.APPLIED
-
-    def apply_preferences(
-        self, stored: StoredEvent, next_digest_due: datetime | None
-    ) -> WriteOutcome:
-        self.applied.append(stored)
-        self.due.append(next_digest_due)
-        return WriteOutcome.APPLIED
-
-    def quarantine(self, entry: QuarantineEntry) -> None:
-        self.quarantined.append(entry)
-
-
-def _ingest(text: str, store: _Store, enqueued_at: datetime = ENQUEUED, **kwargs: timedelta) -> str:
+def _ingest(
+    text: str, store: MemoryEventStore, enqueued_at: datetime = ENQUEUED, **kwargs: timedelta
+) -> str:
     result = ingest(InboundMessage("m-1", text, enqueued_at), store, **kwargs)
     return result.error_code or result.disposition.value
 
 
 def test_preferences_dated_8999_are_quarantined_and_schedule_nothing() -> None:
-    store = _Store()
+    store = MemoryEventStore()
     year_8999 = datetime(8999, 1, 4, 9, tzinfo=UTC)
     text = body(preferences("m-ann", at=year_8999, email="attacker@evil.example"))
     result = ingest(InboundMessage("m-1", text, ENQUEUED), store)
     assert result.disposition is Disposition.QUARANTINED
     assert result.error_code == "time_in_future"
     assert result.event_type == "rapport.member.preferences_updated"
-    assert store.applied == []
-    assert store.due == []
-    [entry] = store.quarantined
+    assert store.table.profiles == {}
+    [entry] = store.table.quarantine.values()
     assert entry.error_code == "time_in_future"
     assert entry.event_id == result.event_id
     assert "8999" not in entry.message
@@ -74,32 +53,34 @@ def test_preferences_dated_8999_are_quarantined_and_schedule_nothing() -> None:
     ],
 )
 def test_the_default_tolerance_is_24_hours(ahead: timedelta, outcome: str) -> None:
-    assert _ingest(body(answer("accepted", at=ENQUEUED + ahead)), _Store()) == outcome
+    assert _ingest(body(answer("accepted", at=ENQUEUED + ahead)), MemoryEventStore()) == outcome
 
 
 def test_the_instant_is_compared_whatever_the_offset() -> None:
     raw = answer("accepted")
     raw["time"] = "2026-11-17T23:30:00+14:00"  # 09:30 UTC on the 17th: 21.5 h ahead
-    assert _ingest(body(raw), _Store()) == "stored"
+    assert _ingest(body(raw), MemoryEventStore()) == "stored"
 
 
 def test_a_preferences_event_23_hours_ahead_schedules_its_digest() -> None:
-    store = _Store()
+    store = MemoryEventStore()
     text = body(preferences("m-ann", at=ENQUEUED + timedelta(hours=23)))
     assert _ingest(text, store) == "stored"
-    [due] = store.due
+    due = store.table.profiles["m-ann"].next_due
     assert due is not None
     assert due - ENQUEUED < timedelta(days=8)
 
 
 def test_the_tolerance_is_configurable() -> None:
     text = body(answer("accepted", at=ENQUEUED + timedelta(hours=3)))
-    assert _ingest(text, _Store(), future_tolerance=timedelta(hours=2)) == "time_in_future"
-    assert _ingest(text, _Store(), future_tolerance=timedelta(hours=4)) == "stored"
+    assert (
+        _ingest(text, MemoryEventStore(), future_tolerance=timedelta(hours=2)) == "time_in_future"
+    )
+    assert _ingest(text, MemoryEventStore(), future_tolerance=timedelta(hours=4)) == "stored"
 
 
 def test_a_redrive_is_judged_against_its_own_enqueue_time() -> None:
-    store = _Store()
+    store = MemoryEventStore()
     text = body(answer("declined", at=ENQUEUED + timedelta(hours=30)))
     assert _ingest(text, store) == "time_in_future"
     redriven_at = ENQUEUED + timedelta(hours=10)  # a new SQS message, sent after the fix
