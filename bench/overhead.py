@@ -37,6 +37,7 @@ from bench.common import (
     sqs_records,
 )
 from rapport.adapters.dynamodb.items import PK, PREFERENCES_ORDER, SK, optional_text, text
+from rapport_cli.local.template import LogicalId
 
 REPETITIONS = 9
 
@@ -135,7 +136,7 @@ def main() -> None:
     )
     batches = list(sqs_records(bodies, batch_size))
     models = [EVENT_MODELS[json.loads(body)["type"]] for body in bodies]
-    context = Context(function_name="ProcessEventsFunction")
+    context = Context(function_name=LogicalId.PROCESS_EVENTS)
 
     from rapport.adapters.dynamodb.event_store import DynamoEventStore
     from rapport.ingest import InboundMessage, StoredEvent, _apply, ingest
