@@ -18,12 +18,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from rapport_cli.local.template import LogicalId
+
 ROOT = Path(__file__).resolve().parent.parent
 FUNCTIONS = {
-    "process_events": "ProcessEventsFunction",
-    "schedule_digests": "ScheduleDigestsFunction",
-    "send_digest": "SendDigestFunction",
-    "unsubscribe": "UnsubscribeFunction",
+    "process_events": LogicalId.PROCESS_EVENTS,
+    "schedule_digests": LogicalId.SCHEDULE_DIGESTS,
+    "send_digest": LogicalId.SEND_DIGEST,
+    "unsubscribe": LogicalId.UNSUBSCRIBE,
 }
 #: The clients each handler creates once per container (what its code calls; see the
 #: least-privilege test for the proof that these are the services it uses).
@@ -81,7 +83,7 @@ def function_environment(name: str, table_name: str = "bench-table") -> dict[str
             "Ref": placeholder,
             "Arn": f"arn:aws:bench:{REGION}:123456789012:{placeholder}",
         }
-    resolver.resources["RapportTable"]["Ref"] = table_name
+    resolver.resources[LogicalId.TABLE]["Ref"] = table_name
     resolver.resources["UnsubscribeFunctionUrl"] = {
         "FunctionUrl": "https://unsubscribe.bench.example/"
     }

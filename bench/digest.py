@@ -47,6 +47,7 @@ from rapport.validation import validate_document
 from rapport_cli.local.lambda_runtime import FunctionHost
 from rapport_cli.local.server import moto_server
 from rapport_cli.local.stack import deploy
+from rapport_cli.local.template import LogicalId
 
 MEMBER = "m-000001"
 COPIES = 100
@@ -125,7 +126,7 @@ def _clone_items(dynamodb: Any, source_table: str, target_table: str) -> int:
 def _digest_reads(
     stack: Any, lines: list[str], now: datetime, clone_from: str | None
 ) -> dict[str, Any]:
-    table = stack.tables["RapportTable"]
+    table = stack.table
     dynamodb = boto3.client("dynamodb")
     reset_clients()
     store = DynamoEventStore(table)
@@ -144,7 +145,7 @@ def _digest_reads(
     reset_clients()
     capacity = ReadCapacity().attach()
     (event,) = sqs_records([job.to_message()], batch_size=1)
-    response = host.invoke("SendDigestFunction", event)
+    response = host.invoke(LogicalId.SEND_DIGEST, event)
     if response["batchItemFailures"]:
         raise RuntimeError(f"the digest was not sent: {response}")
     table_items = sum(
@@ -168,9 +169,7 @@ def measure_reads(stream: Path, now: datetime) -> dict[str, Any]:
         alone_stack = deploy(boto3.session.Session(), region, f"alone{uuid.uuid4().hex[:6]}")
         alone = _digest_reads(alone_stack, lines, now, None)
         crowded_stack = deploy(boto3.session.Session(), region, f"crowd{uuid.uuid4().hex[:6]}")
-        crowded = _digest_reads(
-            crowded_stack, lines, now, clone_from=alone_stack.tables["RapportTable"]
-        )
+        crowded = _digest_reads(crowded_stack, lines, now, clone_from=alone_stack.table)
     return {
         "member": MEMBER,
         "member_events": len(lines),

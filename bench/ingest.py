@@ -27,7 +27,8 @@ import rapport.adapters.dynamodb.event_store as event_store
 from bench.common import Stream
 from rapport.adapters.dynamodb.recent_events import RecentEvents
 from rapport_cli.local.call_log import DYNAMODB_WRITES
-from rapport_cli.local.runner import INGEST_FUNCTION, run
+from rapport_cli.local.runner import run
+from rapport_cli.local.template import LogicalId
 
 DYNAMODB_READS = frozenset({"GetItem", "BatchGetItem", "Query", "Scan", "TransactGetItems"})
 
@@ -55,7 +56,7 @@ def _one_run(stream: Stream, out_dir: Path) -> dict[str, Any]:
     started = time.perf_counter()
     report = run([stream.path], out_dir)
     elapsed = time.perf_counter() - started
-    calls = report.function_calls.get(INGEST_FUNCTION, {})
+    calls = report.function_calls.get(LogicalId.PROCESS_EVENTS, {})
     by_operation = {
         action.split(":", 1)[1]: count
         for action, count in calls.items()

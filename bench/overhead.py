@@ -35,6 +35,7 @@ from bench.common import (
     median,
     sqs_records,
 )
+from rapport_cli.local.template import LogicalId
 from tests.support.fakes import FakeDynamoDB
 
 REPETITIONS = 9
@@ -71,7 +72,7 @@ def main() -> None:
     )
     batches = list(sqs_records(bodies, batch_size))
     models = [EVENT_MODELS[json.loads(body)["type"]] for body in bodies]
-    context = Context(function_name="ProcessEventsFunction")
+    context = Context(function_name=LogicalId.PROCESS_EVENTS)
 
     from rapport.adapters.dynamodb.event_store import DynamoEventStore
     from rapport.ingest import InboundMessage, _apply, ingest

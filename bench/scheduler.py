@@ -37,6 +37,7 @@ from rapport.adapters.dynamodb.items import ProfileItem, string
 from rapport.digest.schedule import all_due_shards, due_shard
 from rapport.timeutil import iso_utc, sortable
 from rapport_cli.local.stack import deploy
+from rapport_cli.local.template import LogicalId
 
 NOW = datetime(2026, 11, 16, 18, tzinfo=UTC)
 
@@ -152,8 +153,8 @@ def main(members: int) -> dict[str, Any]:
             except OSError:
                 time.sleep(0.1)
         stack = deploy(boto3.session.Session(), "us-east-1", f"sched{members}")
-        function = stack.functions["ScheduleDigestsFunction"]
-        _seed(stack.tables["RapportTable"], members)
+        function = stack.functions[LogicalId.SCHEDULE_DIGESTS]
+        _seed(stack.table, members)
         os.environ.update(function.environment)
 
         spec = importlib.util.spec_from_file_location(
@@ -169,7 +170,7 @@ def main(members: int) -> dict[str, Any]:
         logs = io.StringIO()
         with redirect_stdout(logs):
             spec.loader.exec_module(app)
-            context = Context(function_name="ScheduleDigestsFunction")
+            context = Context(function_name=LogicalId.SCHEDULE_DIGESTS)
             # Nobody is due a year earlier: loads clients, models and paginators, sends nothing.
             empty = app.lambda_handler(
                 {"scheduled_time": iso_utc(NOW - timedelta(days=365))}, context
@@ -180,7 +181,7 @@ def main(members: int) -> dict[str, Any]:
             result = app.lambda_handler({"scheduled_time": iso_utc(NOW)}, context)
             seconds = time.perf_counter() - started
         peak = _peak_rss_kib()
-        page = _one_page_bytes(stack.tables["RapportTable"])
+        page = _one_page_bytes(stack.table)
     finally:
         server.send_signal(signal.SIGTERM)
         server.wait(timeout=10)

@@ -16,7 +16,7 @@ from typing import Any
 import yaml
 
 from rapport.contract import EVENT_MODELS
-from rapport_cli.local.template import TEMPLATE_PATH, load_template
+from rapport_cli.local.template import TEMPLATE_PATH, LogicalId, load_template
 
 ASYNCAPI_VERSION = "3.0.0"
 #: The version of the event contract (DESIGN §2); extensions are compatible and keep it.
@@ -76,7 +76,7 @@ def _queue(properties: dict[str, Any]) -> dict[str, Any]:
 
 def _events_queue_binding(template: dict[str, Any]) -> dict[str, Any]:
     resources = template["Resources"]
-    events = resources["EventsQueue"]["Properties"]
+    events = resources[LogicalId.EVENTS_QUEUE]["Properties"]
     [dead_letter_id, _] = events["RedrivePolicy"]["deadLetterTargetArn"]["Fn::GetAtt"]
     dead_letter = _queue(resources[dead_letter_id]["Properties"])
     queue = _queue(events) | {
@@ -123,7 +123,7 @@ def document(schema_dir: str, template: dict[str, Any]) -> dict[str, Any]:
     environment = {"environment": {"$ref": "#/components/parameters/environment"}}
     region = {"region": {"description": "The stack's AWS Region.", "default": "us-east-1"}}
     event_types = list(EVENT_MODELS)
-    events_queue = template["Resources"]["EventsQueue"]["Properties"]
+    events_queue = template["Resources"][LogicalId.EVENTS_QUEUE]["Properties"]
     return {
         "asyncapi": ASYNCAPI_VERSION,
         "info": {

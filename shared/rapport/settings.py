@@ -65,6 +65,21 @@ def load(model: type[_Settings]) -> _Settings:
         raise ConfigurationError(f"invalid environment for {model.__name__}: {problems}") from None
 
 
+class SdkSettings(BaseModel):
+    """How long an SDK call waits for an answer before retrying; unset in a deployment.
+
+    The local runtime sets it: its moto server answers on the caller's own CPU, where one answer
+    can take seconds under load, and DynamoDB's 1 s read timeout would make a local run retry
+    (and after four attempts fail) writes that no deployment would see fail.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    read_timeout_seconds: float | None = Field(
+        default=None, alias="SDK_READ_TIMEOUT_SECONDS", gt=0, le=900
+    )
+
+
 class SchedulerSettings(TableSettings):
     digest_queue_url: str = Field(alias="DIGEST_QUEUE_URL", min_length=1)
 

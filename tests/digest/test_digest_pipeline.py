@@ -31,6 +31,7 @@ from rapport.ingest import InboundMessage, ingest
 from rapport_cli.local.event_source import DrainResult, drain
 from rapport_cli.local.lambda_runtime import FunctionHost
 from rapport_cli.local.stack import LocalStack
+from rapport_cli.local.template import LogicalId
 from tests.support.events import answer, body, preferences, sent
 
 pytestmark = pytest.mark.integration
@@ -50,7 +51,7 @@ def _member() -> str:
 
 
 def _ingest(stack: LocalStack, *events: dict[str, Any]) -> None:
-    store = DynamoEventStore(stack.tables["RapportTable"])
+    store = DynamoEventStore(stack.table)
     for event in events:
         ingest(InboundMessage(str(uuid.uuid4()), body(event), NOW), store)
 
@@ -64,13 +65,13 @@ def _subscribe(
 
 
 def _schedule(host: FunctionHost, now: datetime = NOW) -> int:
-    result = host.invoke("ScheduleDigestsFunction", {"scheduled_time": now.isoformat()})
+    result = host.invoke(LogicalId.SCHEDULE_DIGESTS, {"scheduled_time": now.isoformat()})
     return int(result["enqueued"])
 
 
 def _queued_jobs(stack: LocalStack) -> list[dict[str, Any]]:
     sqs = boto3.client("sqs")
-    url = stack.queues["DigestJobsQueue"].url
+    url = stack.digest_queue.url
     jobs: list[dict[str, Any]] = []
     while messages := sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages"):
         jobs.extend(json.loads(message["Body"]) for message in messages)
@@ -80,9 +81,9 @@ def _queued_jobs(stack: LocalStack) -> list[dict[str, Any]]:
 def _deliver_jobs(stack: LocalStack, host: FunctionHost) -> DrainResult:
     return drain(
         boto3.client("sqs"),
-        stack.queues["DigestJobsQueue"],
-        host.handler("SendDigestFunction"),
-        function_name="SendDigestFunction",
+        stack.digest_queue,
+        host.handler(LogicalId.SEND_DIGEST),
+        function_name=LogicalId.SEND_DIGEST,
         batch_size=5,
         region="us-east-1",
     )
@@ -102,7 +103,7 @@ def _emails_to(address: str) -> list[EmailMessage]:
 def _enqueue(stack: LocalStack, job: DigestJob, copies: int = 1) -> None:
     sqs = boto3.client("sqs")
     for _ in range(copies):
-        sqs.send_message(QueueUrl=stack.queues["DigestJobsQueue"].url, MessageBody=job.to_message())
+        sqs.send_message(QueueUrl=stack.digest_queue.url, MessageBody=job.to_message())
 
 
 def test_only_members_due_now_get_a_job(stack: LocalStack, host: FunctionHost) -> None:
@@ -164,7 +165,7 @@ def test_a_digest_is_sent_once_to_the_latest_address(stack: LocalStack, host: Fu
     assert "Welcome to Rapport" in text
 
     record = client("dynamodb").get_item(
-        TableName=stack.tables["RapportTable"],
+        TableName=stack.table,
         Key={"pk": {"S": keys.member_pk(member)}, "sk": {"S": keys.digest_sk(WEEK)}},
     )["Item"]
     figures = json.loads(record["record"]["S"])
@@ -192,7 +193,7 @@ def test_a_failed_send_is_retried_and_sent_once(stack: LocalStack, host: Functio
                 {"Error": {"Code": "TooManyRequestsException", "Message": "injected"}}, "SendEmail"
             )
 
-    host.handler("SendDigestFunction")  # import the function, so its clients are the shared ones
+    host.handler(LogicalId.SEND_DIGEST)  # import the function, so its clients are the shared ones
     client("sesv2").meta.events.register(
         "before-parameter-build.sesv2.SendEmail", throttle_first_sends
     )
@@ -210,7 +211,7 @@ def test_concurrent_workers_send_one_email(stack: LocalStack) -> None:
     member = _member()
     address = _subscribe(stack, member)
     job = DigestJob(member_id=member, week_start=WEEK, as_of=NOW)
-    store = DynamoDigestStore(stack.tables["RapportTable"])
+    store = DynamoDigestStore(stack.table)
     settings = DeliverySettings("digest@rapport.example", "https://u.example/", b"key")
     outcomes: list[str] = []
     start = threading.Barrier(4)
@@ -249,7 +250,7 @@ def _function_url_event(method: str, token: str | None) -> dict[str, Any]:
 
 
 def _signing_key(stack: LocalStack) -> bytes:
-    secret_id = stack.functions["UnsubscribeFunction"].environment["UNSUBSCRIBE_SECRET_ID"]
+    secret_id = stack.functions[LogicalId.UNSUBSCRIBE].environment["UNSUBSCRIBE_SECRET_ID"]
     return str(
         client("secretsmanager").get_secret_value(SecretId=secret_id)["SecretString"]
     ).encode()
@@ -258,7 +259,7 @@ def _signing_key(stack: LocalStack) -> bytes:
 def _profile(stack: LocalStack, member: str) -> dict[str, Any]:
     return dict(
         client("dynamodb").get_item(
-            TableName=stack.tables["RapportTable"],
+            TableName=stack.table,
             Key={"pk": {"S": keys.member_pk(member)}, "sk": {"S": keys.PROFILE_SK}},
         )["Item"]
     )
@@ -280,7 +281,7 @@ def test_a_bad_unsubscribe_token_changes_nothing(
     _subscribe(stack, member)
     token = make_token(member, _signing_key(stack))
     for method in ("GET", "POST"):
-        response = host.invoke("UnsubscribeFunction", _function_url_event(method, token))
+        response = host.invoke(LogicalId.UNSUBSCRIBE, _function_url_event(method, token))
         assert response["statusCode"] == status
     assert _profile(stack, member)["digest_enabled"] == {"BOOL": True}
     assert _schedule(host) == 1
@@ -291,12 +292,12 @@ def test_one_click_unsubscribe_stops_the_digests(stack: LocalStack, host: Functi
     _subscribe(stack, member)
     token = tokens.sign(member, datetime.now(UTC), _signing_key(stack))
 
-    page = host.invoke("UnsubscribeFunction", _function_url_event("GET", token))
+    page = host.invoke(LogicalId.UNSUBSCRIBE, _function_url_event("GET", token))
     assert page["statusCode"] == 200
     assert '<form method="post"' in page["body"]
     assert _profile(stack, member)["digest_enabled"] == {"BOOL": True}  # GET changes nothing
 
-    done = host.invoke("UnsubscribeFunction", _function_url_event("POST", token))
+    done = host.invoke(LogicalId.UNSUBSCRIBE, _function_url_event("POST", token))
     assert done["statusCode"] == 200
     profile = _profile(stack, member)
     assert profile["digest_enabled"] == {"BOOL": False}
@@ -310,7 +311,7 @@ def test_an_old_preferences_event_does_not_resubscribe(
     member = _member()
     _subscribe(stack, member)
     token = tokens.sign(member, datetime.now(UTC), _signing_key(stack))
-    host.invoke("UnsubscribeFunction", _function_url_event("POST", token))
+    host.invoke(LogicalId.UNSUBSCRIBE, _function_url_event("POST", token))
     _ingest(stack, preferences(member, at=NOW - timedelta(days=60), event_id=f"{member}-old"))
     assert _profile(stack, member)["digest_enabled"] == {"BOOL": False}
 
@@ -342,7 +343,7 @@ def test_an_address_ses_refuses_settles_the_week_without_retrying(
             "SendEmail",
         )
 
-    host.handler("SendDigestFunction")
+    host.handler(LogicalId.SEND_DIGEST)
     client("sesv2").meta.events.register("before-parameter-build.sesv2.SendEmail", refuse)
     _enqueue(stack, DigestJob(member_id=member, week_start=WEEK, as_of=NOW), copies=2)
     result = _deliver_jobs(stack, host)
@@ -367,7 +368,7 @@ def test_an_address_no_header_can_carry_settles_the_week_and_is_never_sent(
     (no claim left, no retry, no dead letter) and nothing goes to a rewritten recipient."""
     member = _member()
     _subscribe(stack, member)
-    table = stack.tables["RapportTable"]
+    table = stack.table
     profile_key = {"pk": {"S": keys.member_pk(member)}, "sk": {"S": keys.PROFILE_SK}}
     boto3.client("dynamodb").update_item(
         TableName=table,
@@ -398,7 +399,7 @@ def test_a_digest_that_cannot_be_built_releases_its_claim(stack: LocalStack) -> 
     reset_clients()
     member = _member()
     _subscribe(stack, member)
-    table = stack.tables["RapportTable"]
+    table = stack.table
     boto3.client("dynamodb").put_item(
         TableName=table,
         Item={
@@ -421,7 +422,7 @@ def test_a_failed_record_after_sending_is_retried_not_sent_again(stack: LocalSta
     reset_clients()
     member = _member()
     address = _subscribe(stack, member)
-    store = DynamoDigestStore(stack.tables["RapportTable"])
+    store = DynamoDigestStore(stack.table)
     failures = {"left": 2}
     record_sent = store.record_sent
 

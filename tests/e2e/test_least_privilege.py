@@ -19,6 +19,7 @@ from rapport_cli.local.call_log import CallLog
 from rapport_cli.local.event_source import drain
 from rapport_cli.local.lambda_runtime import FunctionHost
 from rapport_cli.local.stack import LocalStack
+from rapport_cli.local.template import LogicalId
 from tests.support.events import answer, body, preferences, sent
 from tests.support.iam import code_actions, drift, statements, translated_template
 
@@ -67,7 +68,7 @@ def _exercise_every_path(stack: LocalStack, calls: CallLog) -> None:
     ]
     # A request past its retention that TTL has not deleted yet: its remains are cleared first.
     boto3.client("dynamodb").put_item(
-        TableName=stack.tables["RapportTable"],
+        TableName=stack.table,
         Item={
             "pk": {"S": f"MEMBER#{member}"},
             "sk": {"S": "REQUEST#r-expired"},
@@ -77,16 +78,16 @@ def _exercise_every_path(stack: LocalStack, calls: CallLog) -> None:
     )
     bodies.append(body(sent("r-expired", member, at=NOW - timedelta(days=3))))
     for text in bodies:
-        sqs.send_message(QueueUrl=stack.queues["EventsQueue"].url, MessageBody=text)
-    _drain(stack, host, "EventsQueue", "ProcessEventsFunction")
+        sqs.send_message(QueueUrl=stack.events_queue.url, MessageBody=text)
+    _drain(stack, host, LogicalId.EVENTS_QUEUE, LogicalId.PROCESS_EVENTS)
 
-    host.invoke("ScheduleDigestsFunction", {"scheduled_time": NOW.isoformat()})
+    host.invoke(LogicalId.SCHEDULE_DIGESTS, {"scheduled_time": NOW.isoformat()})
     job = json.loads(
-        sqs.receive_message(QueueUrl=stack.queues["DigestJobsQueue"].url, VisibilityTimeout=0)[
-            "Messages"
-        ][0]["Body"]
+        sqs.receive_message(QueueUrl=stack.digest_queue.url, VisibilityTimeout=0)["Messages"][0][
+            "Body"
+        ]
     )
-    sqs.send_message(QueueUrl=stack.queues["DigestJobsQueue"].url, MessageBody=json.dumps(job))
+    sqs.send_message(QueueUrl=stack.digest_queue.url, MessageBody=json.dumps(job))
     failures = {"left": 1}
 
     def fail_once(**_: Any) -> None:
@@ -94,15 +95,17 @@ def _exercise_every_path(stack: LocalStack, calls: CallLog) -> None:
             failures["left"] -= 1
             raise ClientError({"Error": {"Code": "Throttling", "Message": "x"}}, "SendEmail")
 
-    host.handler("SendDigestFunction")
+    host.handler(LogicalId.SEND_DIGEST)
     client("sesv2").meta.events.register("before-parameter-build.sesv2.SendEmail", fail_once)
-    _drain(stack, host, "DigestJobsQueue", "SendDigestFunction")  # fail, retry, then duplicate
+    _drain(
+        stack, host, LogicalId.DIGEST_QUEUE, LogicalId.SEND_DIGEST
+    )  # fail, retry, then duplicate
 
-    secret = stack.functions["UnsubscribeFunction"].environment["UNSUBSCRIBE_SECRET_ID"]
+    secret = stack.functions[LogicalId.UNSUBSCRIBE].environment["UNSUBSCRIBE_SECRET_ID"]
     key = str(boto3.client("secretsmanager").get_secret_value(SecretId=secret)["SecretString"])
     token = tokens.sign(member, datetime.now(UTC), key.encode())
     for method in ("GET", "POST"):
-        assert host.invoke("UnsubscribeFunction", _url_event(method, token))["statusCode"] == 200
+        assert host.invoke(LogicalId.UNSUBSCRIBE, _url_event(method, token))["statusCode"] == 200
 
 
 @pytest.fixture(scope="module")

@@ -29,7 +29,7 @@ def test_a_late_event_starts_afresh_on_an_expired_request(stack: LocalStack) -> 
 
     def deliver(event: dict[str, object]) -> Disposition:
         # A fresh container each time, so nothing is answered from memory.
-        store = DynamoEventStore(stack.tables["RapportTable"], retention, RecentEvents())
+        store = DynamoEventStore(stack.table, retention, RecentEvents())
         message = InboundMessage(str(uuid.uuid4()), body(event), clock["now"])
         return ingest(message, store).disposition
 
@@ -40,7 +40,7 @@ def test_a_late_event_starts_afresh_on_an_expired_request(stack: LocalStack) -> 
     assert deliver(old_sent) is Disposition.STORED  # the old event is new again, not a duplicate
 
     item = boto3.client("dynamodb").get_item(
-        TableName=stack.tables["RapportTable"],
+        TableName=stack.table,
         Key={"pk": {"S": keys.member_pk("m-old")}, "sk": {"S": keys.request_sk("req-1")}},
         ConsistentRead=True,
     )["Item"]

@@ -58,7 +58,7 @@ def frequent_thread_switches() -> Iterator[None]:
 @pytest.mark.usefixtures("frequent_thread_switches")
 def test_of_racing_claims_for_one_member_week_exactly_one_wins(stack: LocalStack) -> None:
     reset_clients()
-    store = DynamoDigestStore(stack.tables["RapportTable"])
+    store = DynamoDigestStore(stack.table)
     for round_number in range(ROUNDS):
         outcomes = _race(store, date(2026, 1, 5) + timedelta(weeks=round_number))
         assert sorted(outcomes) == sorted(

@@ -16,6 +16,7 @@ from rapport.adapters.sqs_batch import RetryPolicy
 from rapport.contract import EVENT_MODELS
 from rapport_cli.local.bus import BusDelivery
 from rapport_cli.local.stack import LocalStack
+from rapport_cli.local.template import LogicalId
 from rapport_cli.publisher import BusTarget, publish
 from tests.support.events import body, sent
 
@@ -25,12 +26,12 @@ SAMPLES = sorted((Path(__file__).resolve().parents[2] / "events" / "samples").gl
 
 
 def _bus(stack: LocalStack) -> str:
-    return stack.buses[stack.route_to("EventsQueue").bus_logical_id].name
+    return stack.buses[stack.route_to(LogicalId.EVENTS_QUEUE).bus_logical_id].name
 
 
 def _messages(stack: LocalStack) -> list[dict[str, Any]]:
     sqs = boto3.client("sqs")
-    url = stack.queues["EventsQueue"].url
+    url = stack.events_queue.url
     messages: list[dict[str, Any]] = []
     while batch := sqs.receive_message(
         QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=300, WaitTimeSeconds=0
@@ -46,7 +47,7 @@ def _publish(stack: LocalStack, bodies: list[str]) -> None:
 def test_the_template_gives_moto_the_rule_and_its_input_path_which_moto_ignores(
     stack: LocalStack,
 ) -> None:
-    route = stack.route_to("EventsQueue")
+    route = stack.route_to(LogicalId.EVENTS_QUEUE)
     assert route.input_path == "$.detail"
     [target] = boto3.client("events").list_targets_by_rule(
         Rule=route.rule_name, EventBusName=_bus(stack)
@@ -71,7 +72,7 @@ def test_applied_locally_the_input_path_gives_the_handler_the_cloudevent(
 ) -> None:
     events = [sample.read_text(encoding="utf-8") for sample in SAMPLES]
     _publish(stack, events)
-    delivery = BusDelivery(stack.route_to("EventsQueue").input_path)
+    delivery = BusDelivery(stack.route_to(LogicalId.EVENTS_QUEUE).input_path)
 
     bodies = [delivery.body_of(message) for message in _messages(stack)]
 

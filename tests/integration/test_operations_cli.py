@@ -24,12 +24,12 @@ A, B = "m-alice", "m-bob"
 
 
 def _aws(stack: LocalStack, endpoint: str) -> list[str]:
-    return ["--table", stack.tables["RapportTable"], "--endpoint-url", endpoint]
+    return ["--table", stack.table, "--endpoint-url", endpoint]
 
 
 def _ingest(stack: LocalStack, handler: Handler, *bodies: str) -> None:
     sqs = boto3.client("sqs")
-    queue = stack.queues["EventsQueue"]
+    queue = stack.events_queue
     for text in bodies:
         sqs.send_message(QueueUrl=queue.url, MessageBody=text)
     drain(sqs, queue, handler, function_name="f", batch_size=10, region="us-east-1")
@@ -53,7 +53,7 @@ def _two_members(stack: LocalStack, handler: Handler) -> None:
 def _partition(stack: LocalStack, member: str) -> list[dict[str, Any]]:
     return list(
         boto3.client("dynamodb").query(
-            TableName=stack.tables["RapportTable"],
+            TableName=stack.table,
             KeyConditionExpression="pk = :pk",
             ExpressionAttributeValues={":pk": {"S": keys.member_pk(member)}},
         )["Items"]
@@ -67,7 +67,7 @@ def _named(stack: LocalStack, member: str) -> list[dict[str, Any]]:
     for link in _partition(stack, member):
         if link["kind"]["S"] == "named_in":
             key = quarantine_key(NamedLink.decode(link).quarantine_id)
-            item = dynamodb.get_item(TableName=stack.tables["RapportTable"], Key=key or {})
+            item = dynamodb.get_item(TableName=stack.table, Key=key or {})
             found.append(item.get("Item"))
     return found
 
@@ -108,7 +108,7 @@ def test_delete_erases_every_item_of_the_member_and_only_those(
     # A's profile, request and link to the quarantined payload; the payload itself.
     assert result == {"member_id": A, "deleted_items": 4, "redacted_items": 0, "remaining": 0}
     assert _partition(stack, A) == []
-    everything = boto3.client("dynamodb").scan(TableName=stack.tables["RapportTable"])["Items"]
+    everything = boto3.client("dynamodb").scan(TableName=stack.table)["Items"]
     assert [item for item in everything if A in json.dumps(item)] == []
     assert (_partition(stack, B), _named(stack, B)) == before_b
 
@@ -134,7 +134,7 @@ def test_a_dead_lettered_event_is_redriven_and_stored_once(
     outage = {"on": True}
     throttle("UpdateItem", lambda _params: outage["on"])
     _ingest(stack, process_events, body(sent("req-late", A)))
-    dlq = stack.queues["EventsDeadLetterQueue"].url
+    dlq = stack.events_dead_letter_queue.url
     still_invalid = '{"specversion": "1.0", "id": "poison"'
     boto3.client("sqs").send_message(QueueUrl=dlq, MessageBody=still_invalid)
     endpoint = ["--endpoint-url", moto_endpoint]
@@ -148,12 +148,12 @@ def test_a_dead_lettered_event_is_redriven_and_stored_once(
     assert next(row for row in shown if "req-late" in row["body"])["receive_count"] >= 5
 
     outage["on"] = False  # the cause is fixed
-    to = stack.queues["EventsQueue"].url
+    to = stack.events_queue.url
     assert main(["dlq", "redrive", "--dlq-url", dlq, "--to-url", to, "--json", *endpoint]) == 0
     assert json.loads(capsys.readouterr().out)["moved"] == 2
     result = drain(
         boto3.client("sqs"),
-        stack.queues["EventsQueue"],
+        stack.events_queue,
         process_events,
         function_name="f",
         batch_size=10,
@@ -161,7 +161,7 @@ def test_a_dead_lettered_event_is_redriven_and_stored_once(
     )
     assert len(result.succeeded) == 2  # stored, and quarantined rather than failing again
     item = boto3.client("dynamodb").get_item(
-        TableName=stack.tables["RapportTable"],
+        TableName=stack.table,
         Key={"pk": {"S": keys.member_pk(A)}, "sk": {"S": keys.request_sk("req-late")}},
     )["Item"]
     assert count_events(item) == 1

@@ -39,7 +39,7 @@ def _deliver(store: DynamoEventStore, bodies: list[str]) -> list[Disposition]:
 @pytest.fixture
 def store(stack: LocalStack) -> DynamoEventStore:
     reset_clients()
-    return DynamoEventStore(stack.tables["RapportTable"])
+    return DynamoEventStore(stack.table)
 
 
 @settings(

@@ -37,6 +37,7 @@ from rapport.errors import PermanentStoreError, Transient, Undeliverable
 from rapport.ingest.ports import EventStore, QuarantineEntry, StoredEvent, WriteOutcome
 from rapport.validation import parse_event
 from rapport_cli.local.stack import LocalStack
+from rapport_cli.local.template import LogicalId
 from tests.support.events import answer, body, preferences, sent
 from tests.support.fakes import (
     ClaimLost,
@@ -82,7 +83,7 @@ def store(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Ev
         for module in (event_store, quarantine):  # as the bench swaps it in
             monkeypatch.setattr(module, "client", lambda _service: fake)
         return DynamoEventStore("fake-table")
-    return DynamoEventStore(_moto_stack(request).tables["RapportTable"])
+    return DynamoEventStore(_moto_stack(request).table)
 
 
 @pytest.fixture(params=["memory", MOTO])
@@ -95,7 +96,7 @@ def table(request: pytest.FixtureRequest) -> Table:
             MemoryDigestStore(memory),
             lambda: {entry.message_id for entry in memory.quarantine.values()},
         )
-    name = _moto_stack(request).tables["RapportTable"]
+    name = _moto_stack(request).table
     return Table(
         DynamoEventStore(name),
         DynamoDigestStore(name),
@@ -325,7 +326,7 @@ def outbox(request: pytest.FixtureRequest) -> Outbox:
     if request.param == "memory":
         return Outbox(FakeMailer(refused=[refused]), "digest@rapport.example", refused)
     stack = _moto_stack(request)
-    sender = stack.functions["SendDigestFunction"].environment["SENDER_ADDRESS"]
+    sender = stack.functions[LogicalId.SEND_DIGEST].environment["SENDER_ADDRESS"]
     return Outbox(SesMailer(), sender, refused)
 
 

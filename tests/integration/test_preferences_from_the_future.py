@@ -33,7 +33,7 @@ def _profile(table: str, member: str) -> dict[str, Any]:
 
 def test_a_preferences_event_from_8999_never_wins_nor_schedules(stack: LocalStack) -> None:
     reset_clients()
-    table = stack.tables["RapportTable"]
+    table = stack.table
     store = DynamoEventStore(table)
     member = f"m-{uuid.uuid4().hex}"
     deliveries = [

@@ -29,14 +29,14 @@ pytestmark = pytest.mark.integration
 
 def _publish(stack: LocalStack, *bodies: str) -> list[str]:
     sqs = boto3.client("sqs")
-    url = stack.queues["EventsQueue"].url
+    url = stack.events_queue.url
     return [sqs.send_message(QueueUrl=url, MessageBody=text)["MessageId"] for text in bodies]
 
 
 def _drain(stack: LocalStack, handler: Handler, batch_size: int = 10) -> DrainResult:
     return drain(
         boto3.client("sqs"),
-        stack.queues["EventsQueue"],
+        stack.events_queue,
         handler,
         function_name="process-events",
         batch_size=batch_size,
@@ -46,13 +46,13 @@ def _drain(stack: LocalStack, handler: Handler, batch_size: int = 10) -> DrainRe
 
 def _item(stack: LocalStack, pk: str, sk: str) -> dict[str, Any]:
     response = boto3.client("dynamodb").get_item(
-        TableName=stack.tables["RapportTable"], Key={"pk": {"S": pk}, "sk": {"S": sk}}
+        TableName=stack.table, Key={"pk": {"S": pk}, "sk": {"S": sk}}
     )
     return dict(response.get("Item", {}))
 
 
 def _quarantine_items(stack: LocalStack) -> list[dict[str, Any]]:
-    items = boto3.client("dynamodb").scan(TableName=stack.tables["RapportTable"])["Items"]
+    items = boto3.client("dynamodb").scan(TableName=stack.table)["Items"]
     return [item for item in items if item["kind"]["S"] == "quarantine"]
 
 
@@ -60,7 +60,7 @@ def _sqs_event(stack: LocalStack, *bodies: str) -> dict[str, Any]:
     """Receive the published messages as the Lambda event source would hand them over."""
     _publish(stack, *bodies)
     messages = boto3.client("sqs").receive_message(
-        QueueUrl=stack.queues["EventsQueue"].url,
+        QueueUrl=stack.events_queue.url,
         MaxNumberOfMessages=10,
         AttributeNames=["All"],
     )["Messages"]
@@ -73,7 +73,7 @@ def _sqs_event(stack: LocalStack, *bodies: str) -> dict[str, Any]:
                 "attributes": message["Attributes"],
                 "messageAttributes": {},
                 "eventSource": "aws:sqs",
-                "eventSourceARN": stack.queues["EventsQueue"].arn,
+                "eventSourceARN": stack.events_queue.arn,
                 "awsRegion": "us-east-1",
             }
             for message in messages
@@ -234,7 +234,7 @@ def test_failed_records_are_redelivered_then_dead_lettered(
     result = _drain(stack, process_events)
 
     assert result.succeeded == {message_ids[0]}
-    queue = stack.queues["EventsQueue"]
+    queue = stack.events_queue
     assert queue.max_receive_count == 5
     assert attempts["REQUEST#req-poison"] == queue.max_receive_count
     dead = boto3.client("sqs").receive_message(

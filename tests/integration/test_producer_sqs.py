@@ -83,7 +83,7 @@ TRANSIENT = {"Code": "InternalError", "Message": "try again", "SenderFault": Fal
 
 
 def test_every_event_arrives_exactly_once(stack: LocalStack) -> None:
-    url = stack.queues["EventsQueue"].url
+    url = stack.events_queue.url
     bodies = [body(sent(f"req-{number}")) for number in range(25)]
 
     result = publish(bodies, QueueTarget(url, sqs=boto3.client("sqs")))
@@ -95,7 +95,7 @@ def test_every_event_arrives_exactly_once(stack: LocalStack) -> None:
 def test_after_a_partial_failure_only_the_failed_entries_are_sent_again(
     stack: LocalStack,
 ) -> None:
-    url = stack.queues["EventsQueue"].url
+    url = stack.events_queue.url
     bodies = [body(sent(f"req-{number}")) for number in range(10)]
     flaky = {bodies[1], bodies[6]}
     hook = PartialFailures(
@@ -113,7 +113,7 @@ def test_after_a_partial_failure_only_the_failed_entries_are_sent_again(
 def test_an_entry_that_keeps_failing_is_named_and_the_rest_arrive_once(
     stack: LocalStack,
 ) -> None:
-    url = stack.queues["EventsQueue"].url
+    url = stack.events_queue.url
     bodies = [body(sent(f"req-{number}")) for number in range(12)]
     stuck = body(sent("req-stuck", event_id="evt-stuck"))
     hook = PartialFailures(
@@ -132,7 +132,7 @@ def test_an_entry_that_keeps_failing_is_named_and_the_rest_arrive_once(
 
 
 def test_a_sender_fault_is_reported_at_once_and_never_retried(stack: LocalStack) -> None:
-    url = stack.queues["EventsQueue"].url
+    url = stack.events_queue.url
     bodies = [body(sent(f"req-{number}")) for number in range(3)]
     refused = {"Code": "InvalidMessageContents", "Message": "refused", "SenderFault": True}
     hook = PartialFailures(

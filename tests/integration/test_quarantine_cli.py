@@ -26,11 +26,11 @@ def test_quarantined_events_can_be_listed_and_shown_with_their_payload(
 ) -> None:
     bad = body(sent(request_id="r" * 200))
     sqs = boto3.client("sqs")
-    queue = stack.queues["EventsQueue"]
+    queue = stack.events_queue
     for text in ("not json at all", bad, body(sent())):
         sqs.send_message(QueueUrl=queue.url, MessageBody=text)
     drain(sqs, queue, process_events, function_name="f", batch_size=10, region="us-east-1")
-    aws = ["--table", stack.tables["RapportTable"], "--endpoint-url", moto_endpoint]
+    aws = ["--table", stack.table, "--endpoint-url", moto_endpoint]
     capsys.readouterr()  # the handler's own logs
 
     assert main(["quarantine", "list", *aws, "--json"]) == 0
@@ -48,7 +48,7 @@ def test_quarantined_events_can_be_listed_and_shown_with_their_payload(
 def test_an_unknown_quarantine_id_is_a_one_line_error(
     stack: LocalStack, moto_endpoint: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    aws = ["--table", stack.tables["RapportTable"], "--endpoint-url", moto_endpoint]
+    aws = ["--table", stack.table, "--endpoint-url", moto_endpoint]
     assert main(["quarantine", "show", "2026-01-01T00:00:00.000000Z#nope", *aws]) == 2
     assert capsys.readouterr().err.strip() == (
         "rapport quarantine: error: no quarantined event with id '2026-01-01T00:00:00.000000Z#nope'"
@@ -65,10 +65,10 @@ def test_a_quarantined_event_is_inspected_fixed_and_redriven_once(
     broken = sent(request_id="req-fix")
     del broken["data"]["recipient"]
     sqs = boto3.client("sqs")
-    queue = stack.queues["EventsQueue"]
+    queue = stack.events_queue
     sqs.send_message(QueueUrl=queue.url, MessageBody=json.dumps(broken))
     drain(sqs, queue, process_events, function_name="f", batch_size=10, region="us-east-1")
-    aws = ["--table", stack.tables["RapportTable"], "--endpoint-url", moto_endpoint]
+    aws = ["--table", stack.table, "--endpoint-url", moto_endpoint]
     capsys.readouterr()
     assert main(["quarantine", "list", *aws, "--json"]) == 0
     (listed,) = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
@@ -86,7 +86,7 @@ def test_a_quarantined_event_is_inspected_fixed_and_redriven_once(
 
     assert len(result.succeeded) == 1
     item = boto3.client("dynamodb").get_item(
-        TableName=stack.tables["RapportTable"],
+        TableName=stack.table,
         Key={"pk": {"S": "MEMBER#m-sender"}, "sk": {"S": "REQUEST#req-fix"}},
     )["Item"]
     assert count_events(item) == 1

@@ -13,6 +13,7 @@ import pytest
 
 from rapport_cli.local.bus import BusDelivery
 from rapport_cli.local.stack import LocalStack
+from rapport_cli.local.template import LogicalId
 from rapport_cli.main import main
 from tests.support.events import answer, body, preferences, sent
 
@@ -25,16 +26,16 @@ def _args(path: Path, bus: str, endpoint: str, *extra: str) -> list[str]:
 
 
 def _bus(stack: LocalStack) -> str:
-    return stack.buses[stack.route_to("EventsQueue").bus_logical_id].name
+    return stack.buses[stack.route_to(LogicalId.EVENTS_QUEUE).bus_logical_id].name
 
 
 def _delivered(stack: LocalStack) -> list[dict[str, Any]]:
     """The CloudEvents the events queue holds, as process_events reads them."""
     sqs = boto3.client("sqs")
-    delivery = BusDelivery(stack.route_to("EventsQueue").input_path)
+    delivery = BusDelivery(stack.route_to(LogicalId.EVENTS_QUEUE).input_path)
     events = []
     while messages := sqs.receive_message(
-        QueueUrl=stack.queues["EventsQueue"].url,
+        QueueUrl=stack.events_queue.url,
         MaxNumberOfMessages=10,
         VisibilityTimeout=300,
         WaitTimeSeconds=0,
@@ -97,7 +98,7 @@ def test_a_queue_and_a_bus_at_once_is_a_usage_error(
     args = [
         *_args(path, _bus(stack), moto_endpoint),
         "--queue-url",
-        stack.queues["EventsQueue"].url,
+        stack.events_queue.url,
     ]
 
     with pytest.raises(SystemExit) as exited:

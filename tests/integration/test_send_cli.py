@@ -33,7 +33,7 @@ def _args(path: Path, stack: LocalStack, endpoint: str, *extra: str) -> list[str
         "send",
         str(path),
         "--queue-url",
-        stack.queues["EventsQueue"].url,
+        stack.events_queue.url,
         "--endpoint-url",
         endpoint,
         "--region",
@@ -76,7 +76,7 @@ def test_valid_lines_are_sent_once_and_invalid_ones_named_by_line(
 
     assert main(_args(path, stack, moto_endpoint)) == 1
 
-    assert received_bodies(stack.queues["EventsQueue"].url) == Counter(valid)
+    assert received_bodies(stack.events_queue.url) == Counter(valid)
     stderr = capsys.readouterr().err
     assert "line 3: invalid_json: The body is not valid JSON" in stderr
     assert "line 5: unknown_type: type is not one of" in stderr
@@ -117,7 +117,7 @@ def test_a_clean_file_exits_0(stack: LocalStack, moto_endpoint: str, tmp_path: P
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
     assert main(_args(path, stack, moto_endpoint)) == 0
-    assert received_bodies(stack.queues["EventsQueue"].url) == Counter(lines)
+    assert received_bodies(stack.events_queue.url) == Counter(lines)
 
 
 def test_a_missing_file_or_queue_is_one_line_and_exit_2(
@@ -134,7 +134,7 @@ def test_a_missing_file_or_queue_is_one_line_and_exit_2(
     path = tmp_path / "one.jsonl"
     path.write_text(body(sent()) + "\n", encoding="utf-8")
     args = _args(path, stack, moto_endpoint)
-    args[3] = stack.queues["EventsQueue"].url + "-missing"
+    args[3] = stack.events_queue.url + "-missing"
     assert main(args) == 2
     error = capsys.readouterr().err.strip().splitlines()[-1]
     assert error.startswith(f"rapport send: error: cannot send to {args[3]}: ")
@@ -201,7 +201,7 @@ def test_events_sqs_does_not_accept_are_named_by_id_and_exit_1(
 
     assert main(_args(path, stack, moto_endpoint)) == 1
 
-    assert received_bodies(stack.queues["EventsQueue"].url) == Counter([lines[0], lines[2]])
+    assert received_bodies(stack.events_queue.url) == Counter([lines[0], lines[2]])
     stderr = capsys.readouterr().err
     assert "event sent-m-sender-req-1: InvalidMessageContents: refused" in stderr
     assert "1 event(s) SQS did not accept" in stderr

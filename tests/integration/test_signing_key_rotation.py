@@ -22,6 +22,7 @@ from rapport.ingest import InboundMessage, ingest
 from rapport_cli.local.lambda_runtime import FunctionHost, load_module
 from rapport_cli.local.server import patched_environ
 from rapport_cli.local.stack import LocalStack
+from rapport_cli.local.template import LogicalId
 from tests.support.events import body, preferences
 
 pytestmark = pytest.mark.integration
@@ -36,7 +37,7 @@ def host(stack: LocalStack) -> FunctionHost:
 
 
 def _secret_id(stack: LocalStack) -> str:
-    return str(stack.functions["UnsubscribeFunction"].environment["UNSUBSCRIBE_SECRET_ID"])
+    return str(stack.functions[LogicalId.UNSUBSCRIBE].environment["UNSUBSCRIBE_SECRET_ID"])
 
 
 def _current(stack: LocalStack) -> bytes:
@@ -55,14 +56,14 @@ def _subscribed_member(stack: LocalStack) -> str:
     event = preferences(member, at=NOW - timedelta(days=1), email=f"{member}@example.com")
     ingest(
         InboundMessage(str(uuid.uuid4()), body(event), NOW),
-        DynamoEventStore(stack.tables["RapportTable"]),
+        DynamoEventStore(stack.table),
     )
     return member
 
 
 def _digests_enabled(stack: LocalStack, member: str) -> bool:
     item = client("dynamodb").get_item(
-        TableName=stack.tables["RapportTable"],
+        TableName=stack.table,
         Key={"pk": {"S": keys.member_pk(member)}, "sk": {"S": keys.PROFILE_SK}},
     )["Item"]
     return bool(item["digest_enabled"]["BOOL"])
@@ -79,7 +80,7 @@ def _unsubscribe(host: FunctionHost, token: str) -> Any:
         "body": "List-Unsubscribe=One-Click",
         "isBase64Encoded": False,
     }
-    return host.invoke("UnsubscribeFunction", event)
+    return host.invoke(LogicalId.UNSUBSCRIBE, event)
 
 
 def test_a_new_secret_has_no_previous_key(stack: LocalStack) -> None:
@@ -120,7 +121,7 @@ def test_the_cached_keys_are_fetched_again_after_their_max_age(stack: LocalStack
 
 def test_digests_are_signed_with_the_current_key(stack: LocalStack) -> None:
     new = _rotate(stack)
-    function = stack.functions["SendDigestFunction"]
+    function = stack.functions[LogicalId.SEND_DIGEST]
     reset_clients()
     with patched_environ(function.environment):
         send_digest = load_module(function.code_dir, function.handler, f"sd_{uuid.uuid4().hex}")

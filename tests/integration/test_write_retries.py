@@ -52,14 +52,14 @@ def test_a_retry_of_an_applied_write_is_stored_once(
     stack: LocalStack, event: dict[str, Any]
 ) -> None:
     reset_clients()
-    store = DynamoEventStore(stack.tables["RapportTable"])
+    store = DynamoEventStore(stack.table)
     applied = _lose_first_answer("UpdateItem")
     enqueued = datetime(2026, 11, 26, tzinfo=UTC)
 
     first = ingest(InboundMessage("m-1", body(event), enqueued), store)
     assert applied == [200], "the first attempt reached the table"
     redelivered = ingest(InboundMessage("m-2", body(event), enqueued), store)
-    fresh_store = DynamoEventStore(stack.tables["RapportTable"])  # no memory of recent events
+    fresh_store = DynamoEventStore(stack.table)  # no memory of recent events
     elsewhere = ingest(InboundMessage("m-3", body(event), enqueued), fresh_store)
 
     assert first.disposition is Disposition.STORED
@@ -69,7 +69,7 @@ def test_a_retry_of_an_applied_write_is_stored_once(
 
 def test_a_retried_digest_claim_is_still_the_workers_own(stack: LocalStack) -> None:
     reset_clients()
-    store = DynamoDigestStore(stack.tables["RapportTable"])
+    store = DynamoDigestStore(stack.table)
     applied = _lose_first_answer("PutItem")
     now = datetime(2026, 11, 16, 18, tzinfo=UTC)
     member = f"m-{uuid.uuid4().hex[:8]}"

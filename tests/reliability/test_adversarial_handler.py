@@ -27,6 +27,7 @@ from rapport.identity import event_key
 from rapport.validation import parse_event
 from rapport_cli.local.lambda_runtime import FunctionHost, LocalContext
 from rapport_cli.local.stack import LocalStack, deploy
+from rapport_cli.local.template import LogicalId
 from tests.reliability.corpus import VALID, VICTIM, Case, documented_error_codes, load_cases
 from tests.reliability.pii import leaks, personal_strings
 from tests.support.events import body, sent
@@ -35,7 +36,7 @@ pytestmark = pytest.mark.integration
 
 CASES = load_cases()
 ENQUEUED = datetime(2026, 11, 16, 12, tzinfo=UTC)
-FUNCTION = "ProcessEventsFunction"
+FUNCTION = LogicalId.PROCESS_EVENTS
 
 
 @dataclass
@@ -126,7 +127,7 @@ def corpus_run(moto_endpoint: str) -> tuple[list[Outcome], str, LocalStack]:
     stack = deploy(
         boto3.session.Session(), os.environ["AWS_DEFAULT_REGION"], f"adv{uuid.uuid4().hex[:8]}"
     )
-    table = stack.tables["RapportTable"]
+    table = stack.table
     log = io.StringIO()
     reset_clients()
     handler = FunctionHost(stack.functions, log).handler(FUNCTION)
@@ -226,7 +227,7 @@ def test_each_valid_but_odd_case_is_stored_or_recognised_as_a_duplicate(
     corpus_run: tuple[list[Outcome], str, LocalStack],
 ) -> None:
     outcomes, _, stack = corpus_run
-    table = stack.tables["RapportTable"]
+    table = stack.table
     wrong = {
         outcome.case.name: (outcome.disposition, outcome.error_code)
         for outcome in outcomes
@@ -249,7 +250,7 @@ def test_no_case_disturbs_its_batch_or_another_members_data(
     assert {outcome.case.name: outcome.problems for outcome in outcomes if outcome.problems} == {}
     assert all(not outcome.failures for outcome in outcomes)
     # The key-injection cases landed in partitions of their own, not in the victim's.
-    victim = _partition(stack.tables["RapportTable"], VICTIM)
+    victim = _partition(stack.table, VICTIM)
     assert sorted(item["sk"]["S"] for item in victim) == ["PROFILE", "REQUEST#req-v1"]
     assert victim[0]["email"]["S"] == "victim.person@example.org"
 

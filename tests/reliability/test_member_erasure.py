@@ -156,7 +156,7 @@ def test_after_erasure_nothing_of_the_member_is_left_and_nobody_else_changes(
 ) -> None:
     victim, others = stream.members[0], stream.members[1:]
     deliver(process_events, stream.bodies, AS_OF)
-    table = stack.tables["RapportTable"]
+    table = stack.table
     expected = {member: _digest_inputs(table, member, erased=victim) for member in others}
     held = [item for item in _scan(table) if victim in _item_text(item)]
     assert held  # the check below can fail: the victim's data is there before
@@ -175,7 +175,7 @@ def test_a_recipient_whose_payloads_never_parsed_is_exported_and_erased(
 ) -> None:
     """The held-out shape of issue 13: export lists every item naming the recipient, delete
     leaves none, and the sender's own records remain with their reasons."""
-    table = stack.tables["RapportTable"]
+    table = stack.table
     sender, recipient = "m-sender-ex", "m-recipient-ex"
     deliver(
         process_events,
@@ -222,7 +222,7 @@ def test_a_second_recipient_for_one_request_is_refused_and_both_can_be_erased(
 ) -> None:
     """A request has one recipient. A sent event naming another would overwrite the link that
     erasure follows, so it is quarantined, and the quarantined copy is linked to both."""
-    table = stack.tables["RapportTable"]
+    table = stack.table
     sender, first, second = "m-two-sender", "m-two-first", "m-two-second"
     deliver(
         process_events,
@@ -256,7 +256,7 @@ def test_quarantine_items_linked_the_old_way_are_still_exported_and_erased(
 ) -> None:
     """The previous release put the member's key on the quarantine item itself (in
     MemberIndex) instead of a link in their partition; such items must not be left behind."""
-    table = stack.tables["RapportTable"]
+    table = stack.table
     deliver(process_events, ['{"specversion": "1.0", "note": "old.way@example.org"}'], AS_OF)
     dynamodb = boto3.client("dynamodb")
     [item] = [item for item in _scan(table) if item["kind"]["S"] == "quarantine"]

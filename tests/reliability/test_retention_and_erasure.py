@@ -25,7 +25,7 @@ from rapport.digest.delivery import CLAIM_LEASE
 from rapport.ingest import InboundMessage, ingest
 from rapport_cli.local.lambda_runtime import Handler
 from rapport_cli.local.stack import LocalStack
-from rapport_cli.local.template import load_template
+from rapport_cli.local.template import LogicalId, load_template
 from tests.support.events import answer, body, preferences, sent
 from tests.support.local_aws import deliver
 
@@ -72,7 +72,7 @@ def _history(handler: Handler, stack: LocalStack, member: str) -> None:
         ],
         NOW,
     )
-    store = DynamoDigestStore(stack.tables["RapportTable"])
+    store = DynamoDigestStore(stack.table)
     claim = store.claim(member, WEEK, NOW, CLAIM_LEASE)
     store.record_sent(member, WEEK, claim, {"member_id": member, "week_start": WEEK.isoformat()})
 
@@ -81,8 +81,8 @@ def test_every_item_gets_a_ttl_from_the_retention_setting(
     stack: LocalStack, process_events: Handler
 ) -> None:
     _history(process_events, stack, "m-ttl")
-    items = _everything(stack.tables["RapportTable"])
-    days = int(stack.functions["ProcessEventsFunction"].environment["RETENTION_DAYS"])
+    items = _everything(stack.table)
+    days = int(stack.functions[LogicalId.PROCESS_EVENTS].environment["RETENTION_DAYS"])
     assert days == int(load_template()["Parameters"]["RetentionDays"]["Default"])
     kinds = {item["kind"]["S"] for item in items}
     assert kinds == {"request", "profile", "quarantine", "named_in", "digest"}
@@ -91,14 +91,14 @@ def test_every_item_gets_a_ttl_from_the_retention_setting(
         # A link to a quarantined payload outlives it by a week (TTL deletes in no set order).
         margin = 7 * DAY if item["kind"]["S"] == "named_in" else 0
         assert abs(int(item[EXPIRES_AT]["N"]) - expected - margin) < 120, item["kind"]
-    ttl = load_template()["Resources"]["RapportTable"]["Properties"]["TimeToLiveSpecification"]
+    ttl = load_template()["Resources"][LogicalId.TABLE]["Properties"]["TimeToLiveSpecification"]
     assert ttl == {"AttributeName": EXPIRES_AT, "Enabled": True}
 
 
 def _expired(stack: LocalStack, member: str) -> Retention:
     """Write the member's history as if a retention period had already run out; return the
     retention that reads with now."""
-    table = stack.tables["RapportTable"]
+    table = stack.table
     past = Retention(timedelta(days=1), clock=lambda: datetime.now(UTC) - timedelta(days=2))
     store = DynamoEventStore(table, past)
     for text in (
@@ -115,7 +115,7 @@ def _expired(stack: LocalStack, member: str) -> Retention:
 
 def test_reads_ignore_items_past_their_ttl(stack: LocalStack, process_events: Handler) -> None:
     del process_events  # its environment points the SDK at the stack
-    table = stack.tables["RapportTable"]
+    table = stack.table
     retention = _expired(stack, "m-expired")
     held = _member_items(table, "m-expired")
     assert len(held) >= 4  # moto never deletes them...
@@ -145,7 +145,7 @@ def test_reads_ignore_items_past_their_ttl(stack: LocalStack, process_events: Ha
 def test_erasure_removes_every_item_of_the_member_and_nothing_else(
     stack: LocalStack, process_events: Handler
 ) -> None:
-    table = stack.tables["RapportTable"]
+    table = stack.table
     for member in ("m-erase", "m-keep"):
         _history(process_events, stack, member)
     _expired(stack, "m-erase")  # items past their TTL are erased too

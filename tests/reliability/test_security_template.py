@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from rapport_cli.local.template import load_template
+from rapport_cli.local.template import LogicalId, load_template
 from tests.reliability.corpus import ROOT
 from tests.support.iam import translated_template
 
@@ -56,7 +56,7 @@ def test_the_public_function_url_is_the_unsubscribe_one_and_its_skip_reaches_it(
     assert urls["UnsubscribeFunctionUrl"]["Properties"]["AuthType"] == "NONE"
     skips = {skip["id"] for skip in urls["UnsubscribeFunctionUrl"]["Metadata"]["checkov"]["skip"]}
     assert "CKV_AWS_258" in skips
-    declared = load_template()["Resources"]["UnsubscribeFunction"]
+    declared = load_template()["Resources"][LogicalId.UNSUBSCRIBE]
     assert "CKV_AWS_258" in {skip["id"] for skip in declared["Metadata"]["checkov"]["skip"]}
 
 
@@ -69,7 +69,7 @@ def test_the_signing_key_is_generated_into_secrets_manager_and_referenced_by_id(
     for name, parameter in template["Parameters"].items():
         assert not re.search(r"secret|key|token|password", name, re.IGNORECASE), name
         assert parameter.get("NoEcho") is None, name
-    for name in ("SendDigestFunction", "UnsubscribeFunction"):
+    for name in (LogicalId.SEND_DIGEST, LogicalId.UNSUBSCRIBE):
         env = template["Resources"][name]["Properties"]["Environment"]["Variables"]
         assert env["UNSUBSCRIBE_SECRET_ID"] == {"Ref": "UnsubscribeSigningSecret"}
         assert not any(

@@ -119,7 +119,7 @@ def test_a_member_sees_nothing_of_any_other_member(
 ) -> None:
     members, bodies = stream
     deliver(process_events, bodies, AS_OF)
-    table = stack.tables["RapportTable"]
+    table = stack.table
     for member in members:
         view = _member_view(table, member.member_id)
         assert member.email in view  # the view is really this member's
@@ -141,7 +141,7 @@ def test_the_isolation_check_catches_a_foreign_item(
         ],
         AS_OF,
     )
-    table = stack.tables["RapportTable"]
+    table = stack.table
     assert foreign_text(_member_view(table, alice.member_id), alice, [alice, bob]) == []
 
     # A bug that wrote Bob's request into Alice's partition would show up in her digest.

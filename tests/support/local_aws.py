@@ -17,6 +17,7 @@ from rapport.adapters.aws import client, reset_clients
 from rapport_cli.local.lambda_runtime import Handler, LocalContext, load_handler
 from rapport_cli.local.server import moto_server, patched_environ
 from rapport_cli.local.stack import LocalStack, deploy
+from rapport_cli.local.template import LogicalId
 
 
 @pytest.fixture(scope="session")
@@ -36,7 +37,7 @@ def stack(moto_endpoint: str) -> LocalStack:
 
 @pytest.fixture
 def process_events(stack: LocalStack) -> Iterator[Handler]:
-    function = stack.functions["ProcessEventsFunction"]
+    function = stack.functions[LogicalId.PROCESS_EVENTS]
     reset_clients()
     with patched_environ(function.environment):
         yield load_handler(

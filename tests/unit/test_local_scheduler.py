@@ -11,7 +11,7 @@ import pytest
 
 from rapport_cli.local.scheduler import run_scheduled
 from rapport_cli.local.stack import AsyncRetries, LocalFunction
-from rapport_cli.local.template import load_template
+from rapport_cli.local.template import LogicalId, load_template
 
 SCHEDULED = datetime(2026, 11, 16, 18, tzinfo=UTC)
 
@@ -33,7 +33,7 @@ class FlakyHost:
 
 def _function(retries: AsyncRetries | None = None) -> LocalFunction:
     return LocalFunction(
-        logical_id="ScheduleDigestsFunction",
+        logical_id=LogicalId.SCHEDULE_DIGESTS,
         code_dir=Path("."),
         handler="app.lambda_handler",
         environment={},
@@ -80,5 +80,5 @@ def test_the_retry_config_is_read_from_the_template_properties_or_lambdas_defaul
 def test_the_template_declares_the_retries_the_local_run_follows() -> None:
     """Declared, not left to Lambda's defaults (6 hours): a failed run stops being retried
     before the next hourly run starts."""
-    properties = load_template()["Resources"]["ScheduleDigestsFunction"]["Properties"]
+    properties = load_template()["Resources"][LogicalId.SCHEDULE_DIGESTS]["Properties"]
     assert AsyncRetries.from_properties(properties) == AsyncRetries(2, timedelta(seconds=3300))

@@ -15,7 +15,7 @@ from rapport.adapters.dynamodb import keys
 from rapport.adapters.dynamodb.digest_store import DUE_INDEX
 from rapport.adapters.dynamodb.items import EXPIRES_AT, MEMBER_REF
 from rapport_cli.local.lambda_runtime import load_module
-from rapport_cli.local.template import TEMPLATE_PATH, load_template
+from rapport_cli.local.template import TEMPLATE_PATH, LogicalId, load_template
 from tests.support.iam import translated_template
 
 
@@ -111,7 +111,7 @@ def test_every_handler_imports_and_its_settings_are_provided(logical_id: str) ->
 
 
 def test_the_table_and_its_index_are_the_ones_the_stores_use() -> None:
-    table = load_template()["Resources"]["RapportTable"]["Properties"]
+    table = load_template()["Resources"][LogicalId.TABLE]["Properties"]
     assert [key["AttributeName"] for key in table["KeySchema"]] == ["pk", "sk"]
     due, member = table["GlobalSecondaryIndexes"]
     assert member["IndexName"] == keys.MEMBER_INDEX
@@ -124,7 +124,7 @@ def test_the_table_and_its_index_are_the_ones_the_stores_use() -> None:
 
 
 def test_process_events_time_reserve_fits_one_dynamodb_call_and_leaves_time_for_work() -> None:
-    properties = load_template()["Resources"]["ProcessEventsFunction"]["Properties"]
+    properties = load_template()["Resources"][LogicalId.PROCESS_EVENTS]["Properties"]
     code_dir = (TEMPLATE_PATH.parent / properties["CodeUri"]).resolve()
     module = load_module(code_dir, properties["Handler"], "template_check_time_reserve")
     reserve_s = module.TIME_RESERVE_MS / 1000

@@ -52,12 +52,9 @@ from rapport_cli.local.lambda_runtime import FunctionHost
 from rapport_cli.local.scheduler import ScheduledRun, run_scheduled
 from rapport_cli.local.server import aws_endpoint, moto_server, sent_raw_messages
 from rapport_cli.local.stack import LocalStack, deploy
+from rapport_cli.local.template import LogicalId
 from rapport_cli.publisher import BusTarget, Publisher, PublishResult, QueueTarget, Target
 
-EVENTS_QUEUE = "EventsQueue"
-DIGEST_QUEUE = "DigestJobsQueue"
-INGEST_FUNCTION = "ProcessEventsFunction"
-TABLE = "RapportTable"
 #: The ways events go in: ``rapport run --via``.
 VIA_SQS = "sqs"
 VIA_EVENTBRIDGE = "eventbridge"
@@ -123,7 +120,7 @@ class RunReport:
 
     @property
     def dynamodb_writes_per_stored_event(self) -> float | None:
-        ingest_calls = self.function_calls.get(INGEST_FUNCTION, {})
+        ingest_calls = self.function_calls.get(LogicalId.PROCESS_EVENTS, {})
         writes = sum(
             count
             for action, count in ingest_calls.items()
@@ -224,12 +221,12 @@ def _resource_names(stack: LocalStack, endpoint: str, environment: str) -> dict[
         "endpoint_url": endpoint,
         "region": os.environ["AWS_DEFAULT_REGION"],
         "environment": environment,
-        "table": stack.tables[TABLE],
-        "events_queue_url": stack.queues[EVENTS_QUEUE].url,
-        "events_dlq_url": stack.dead_letter_queue(EVENTS_QUEUE).url,
-        "digest_queue_url": stack.queues[DIGEST_QUEUE].url,
-        "digest_dlq_url": stack.dead_letter_queue(DIGEST_QUEUE).url,
-        "event_bus_name": stack.buses[stack.route_to(EVENTS_QUEUE).bus_logical_id].name,
+        "table": stack.table,
+        "events_queue_url": stack.events_queue.url,
+        "events_dlq_url": stack.dead_letter_queue(LogicalId.EVENTS_QUEUE).url,
+        "digest_queue_url": stack.digest_queue.url,
+        "digest_dlq_url": stack.dead_letter_queue(LogicalId.DIGEST_QUEUE).url,
+        "event_bus_name": stack.buses[stack.route_to(LogicalId.EVENTS_QUEUE).bus_logical_id].name,
     }
 
 
@@ -284,7 +281,7 @@ def _operate(
 
         new_container()
         host = FunctionHost(stack.functions, log, calls)
-        queue = stack.queues[EVENTS_QUEUE]
+        queue = stack.events_queue
         max_bytes = int(
             sqs.get_queue_attributes(QueueUrl=queue.url, AttributeNames=["MaximumMessageSize"])[
                 "Attributes"
@@ -296,13 +293,18 @@ def _operate(
         # with the square of the queue's length, so a 2,000-line run takes 27 s instead of 77 s).
         progress.phase("events", 0)
         drained = DrainResult()
-        route = stack.route_to(EVENTS_QUEUE)
+        route = stack.route_to(LogicalId.EVENTS_QUEUE)
         delivery = BusDelivery(route.input_path) if via == VIA_EVENTBRIDGE else None
 
         def drain_events() -> None:
             drained.add(
                 _drain_through(
-                    host, stack, EVENTS_QUEUE, sqs=sqs, progress=progress, delivery=delivery
+                    host,
+                    stack,
+                    LogicalId.EVENTS_QUEUE,
+                    sqs=sqs,
+                    progress=progress,
+                    delivery=delivery,
                 )
             )
 
@@ -328,17 +330,19 @@ def _operate(
                 new_container()
                 schedule_runs.append(run_scheduled(host, function, digests_at))
             new_container()
-            _drain_through(host, stack, DIGEST_QUEUE, sqs=sqs, progress=progress)
-            digest_jobs_dead = len(_dead_letters(sqs, stack.dead_letter_queue(DIGEST_QUEUE).url))
+            _drain_through(host, stack, LogicalId.DIGEST_QUEUE, sqs=sqs, progress=progress)
+            digest_jobs_dead = len(
+                _dead_letters(sqs, stack.dead_letter_queue(LogicalId.DIGEST_QUEUE).url)
+            )
 
         progress.phase("exporting", 0)
-        function, _ = stack.function_for_queue(EVENTS_QUEUE)
+        function, _ = stack.function_for_queue(LogicalId.EVENTS_QUEUE)
         return _Observed(
             published=published,
             blank_lines=lines.blank_lines,
             drained=drained,
-            dead_letters=_dead_letters(sqs, stack.dead_letter_queue(EVENTS_QUEUE).url),
-            items=[item for item in _scan(dynamodb, stack.tables[TABLE]) if Retention().live(item)],
+            dead_letters=_dead_letters(sqs, stack.dead_letter_queue(LogicalId.EVENTS_QUEUE).url),
+            items=[item for item in _scan(dynamodb, stack.table) if Retention().live(item)],
             settings=ReadSettings.model_validate(function.environment),
             calls=calls,
             schedule_runs=schedule_runs,

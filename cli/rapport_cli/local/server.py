@@ -40,12 +40,20 @@ def patched_environ(values: Mapping[str, str]) -> Iterator[None]:
                 os.environ[name] = value
 
 
+#: A moto server shares the CPU with its callers (and, in tests, with other workers); one DynamoDB
+#: answer held up a second by load is not a fault to retry.
+LOCAL_READ_TIMEOUT_SECONDS = 60
+
+
 @contextmanager
 def aws_endpoint(endpoint: str) -> Iterator[str]:
     """Every boto3 client created inside the block talks to ``endpoint``, with moto's dummy
-    credentials (moto accepts any)."""
+    credentials (moto accepts any) and a read timeout fit for a server on this machine's CPU
+    (``rapport.settings.SdkSettings``): the local AWS models DynamoDB's semantics, not its
+    latency."""
     environment = {
         "AWS_ENDPOINT_URL": endpoint,
+        "SDK_READ_TIMEOUT_SECONDS": str(LOCAL_READ_TIMEOUT_SECONDS),
         "AWS_ACCESS_KEY_ID": "testing",
         "AWS_SECRET_ACCESS_KEY": "testing",
         "AWS_SESSION_TOKEN": "testing",

@@ -18,7 +18,13 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from rapport_cli.local.template import TEMPLATE_PATH, Resolver, load_template, parameter_defaults
+from rapport_cli.local.template import (
+    TEMPLATE_PATH,
+    LogicalId,
+    Resolver,
+    load_template,
+    parameter_defaults,
+)
 
 _TABLE_PROPERTIES = (
     "AttributeDefinitions",
@@ -114,6 +120,23 @@ class LocalStack:
     parameters: dict[str, str] = field(default_factory=dict)
     buses: dict[str, LocalBus] = field(default_factory=dict)
     routes: list[LocalRoute] = field(default_factory=list)
+
+    @property
+    def table(self) -> str:
+        """The physical name of Rapport's one table."""
+        return self.tables[LogicalId.TABLE]
+
+    @property
+    def events_queue(self) -> LocalQueue:
+        return self.queues[LogicalId.EVENTS_QUEUE]
+
+    @property
+    def events_dead_letter_queue(self) -> LocalQueue:
+        return self.queues[LogicalId.EVENTS_DEAD_LETTER_QUEUE]
+
+    @property
+    def digest_queue(self) -> LocalQueue:
+        return self.queues[LogicalId.DIGEST_QUEUE]
 
     def route_to(self, queue_logical_id: str) -> LocalRoute:
         """The one rule target that delivers to the queue."""
@@ -305,7 +328,10 @@ def deploy(
         "LogLevel": "DEBUG",
     }
     resolver = Resolver(
-        parameters=parameters, region=region, stack_name=f"rapport-{environment_name}"
+        parameters=parameters,
+        region=region,
+        stack_name=f"rapport-{environment_name}",
+        conditions=template.get("Conditions", {}),
     )
     stack = LocalStack(parameters=parameters)
     builder = _Builder(session, region, resolver, stack)

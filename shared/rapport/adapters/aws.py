@@ -17,6 +17,8 @@ from typing import Any
 import botocore.session
 from botocore.config import Config
 
+from rapport.settings import SdkSettings, load
+
 # Standard retry mode backs off on throttling and 5xx; the SQS redelivery is the outer retry.
 # ``total_max_attempts`` counts the first attempt (botocore's ``max_attempts`` would not).
 _CONFIG = Config(
@@ -51,9 +53,16 @@ def session() -> Session:
     return Session()
 
 
+def config_for(service: str) -> Config:
+    """The service's client configuration, with ``SDK_READ_TIMEOUT_SECONDS`` if set."""
+    config = _CONFIGS.get(service, _CONFIG)
+    read_timeout = load(SdkSettings).read_timeout_seconds
+    return config if read_timeout is None else config.merge(Config(read_timeout=read_timeout))
+
+
 @cache
 def client(service: str) -> Any:
-    return session().client(service, config=_CONFIGS.get(service, _CONFIG))
+    return session().client(service, config=config_for(service))
 
 
 def reset_clients() -> None:

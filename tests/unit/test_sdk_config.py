@@ -1,0 +1,48 @@
+"""The SDK's timeouts: DynamoDB's short ones in a deployment, a generous read timeout against the
+local moto server, which answers on the caller's CPU (the cause of rare failures under load)."""
+
+from __future__ import annotations
+
+import pytest
+
+from rapport.adapters.aws import client, config_for, reset_clients
+from rapport.settings import ConfigurationError
+from rapport_cli.local.server import LOCAL_READ_TIMEOUT_SECONDS, aws_endpoint
+
+
+@pytest.fixture(autouse=True)
+def _fresh_clients(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("SDK_READ_TIMEOUT_SECONDS", raising=False)
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    reset_clients()
+
+
+def test_a_deployment_keeps_dynamodbs_short_timeouts() -> None:
+    config = config_for("dynamodb")
+    assert (config.connect_timeout, config.read_timeout) == (0.5, 1)
+    assert config_for("sqs").read_timeout == 10
+
+
+def test_the_read_timeout_setting_applies_to_every_service_and_keeps_the_rest(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("SDK_READ_TIMEOUT_SECONDS", "42.5")
+    dynamodb = config_for("dynamodb")
+    assert (dynamodb.connect_timeout, dynamodb.read_timeout) == (0.5, 42.5)
+    assert dynamodb.retries == {"mode": "standard", "total_max_attempts": 4}
+    assert config_for("ses").read_timeout == 42.5
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "soon", "901"])
+def test_a_bad_read_timeout_is_a_clear_configuration_error(
+    monkeypatch: pytest.MonkeyPatch, value: str
+) -> None:
+    monkeypatch.setenv("SDK_READ_TIMEOUT_SECONDS", value)
+    with pytest.raises(ConfigurationError, match="SDK_READ_TIMEOUT_SECONDS"):
+        config_for("dynamodb")
+
+
+def test_clients_made_for_the_local_aws_wait_for_a_loaded_server() -> None:
+    with aws_endpoint("http://127.0.0.1:9"):
+        assert client("dynamodb").meta.config.read_timeout == LOCAL_READ_TIMEOUT_SECONDS
+    assert client("dynamodb").meta.config.read_timeout == 1  # restored after the block
