@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 DEMO_OUT ?= out/demo
 
-.PHONY: install demo test test-313 lint typecheck security schemas asyncapi-lint browser screenshot build clean bench corpus model evaluate
+.PHONY: install demo test test-unit test-313 lint typecheck security schemas asyncapi-lint browser screenshot build clean bench corpus model evaluate
 .PHONY: security-translated validate cdk-venv cdk-synth typecheck-cdk lock
 
 # Every venv is installed from a hashed lock (*.txt, written by `make lock` from the *.in next to
@@ -117,6 +117,11 @@ $(CHECKOV_VENV)/.installed: requirements-checkov.txt $(UV)
 security: $(CHECKOV_VENV)/.installed
 	$(CHECKOV_VENV)/bin/checkov --file infra/template.yaml --framework cloudformation \
 	  --skip-download --compact --quiet
+
+# The unit tests alone (tests/unit): no network (sockets refused), no moto server, no browser,
+# each property test at most 20 examples (tests/support/examples.py). `make test` runs them in full.
+test-unit: $(STAMP)
+	RAPPORT_QUICK_TESTS=1 $(BIN)/pytest -n 2 -q -p no:cacheprovider tests/unit
 
 # --dist loadfile: a file's tests run together on one worker. `rapport run` resets moto's
 # process-wide state when it starts, so a module's resources must not outlive its own file.

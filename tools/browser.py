@@ -8,7 +8,7 @@ layout viewport to the content, so `window.innerWidth` grows with it (433 for th
 and `scrollWidth <= innerWidth` holds either way. `fit` therefore measures against the
 emulated screen's width.
 
-The tests (tests/digest/test_browser.py, tests/e2e/test_run_digests.py) and `make screenshot`
+The tests (tests/browser/test_digest_layout.py, tests/e2e/test_run_digests.py) and `make screenshot`
 (tools/screenshot.py) use this one module, so what is measured is what is pictured.
 """
 

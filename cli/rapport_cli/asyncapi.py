@@ -3,7 +3,7 @@
 Nothing in it is a second definition: the messages are the contract's event types
 (``EVENT_MODELS``) with the generated JSON Schema files as payloads, and the queue's name and
 settings come from ``infra/template.yaml``. The event bus is described by the names the template
-gives it (``tests/unit/test_asyncapi.py`` checks them against the template).
+gives it (``tests/unit/contract/test_asyncapi.py`` checks them against the template).
 """
 
 from __future__ import annotations

@@ -29,7 +29,7 @@ examples:
   rapport classify < notes.jsonl
   echo '{"note": "Have we met?", "request": null, "outcome": "declined"}' | rapport classify
   rapport classify --evaluate data/reasons/test.jsonl
-  rapport classify --evaluate tests/reasons/heldout.jsonl --json
+  rapport classify --evaluate tests/unit/reasons/heldout.jsonl --json
 """
 
 _Case = TypeVar("_Case", bound=BaseModel)

@@ -2,7 +2,7 @@
 
 Here the team's producer role may send events to Rapport's events queue; any included resource
 is reachable by its logical id in ``infra/template.yaml`` (or the id SAM gives what it generates).
-``tests/unit/test_cdk.py`` synthesises this app and checks that Rapport arrives unchanged.
+``tests/integration/test_cdk.py`` synthesises this app and checks that Rapport arrives unchanged.
 """
 
 from __future__ import annotations

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.unit.test_cloudevents_sdk import DATA, SENT_AT, sdk_body, sdk_event
+from tests.unit.contract.test_cloudevents_sdk import DATA, SENT_AT, sdk_body, sdk_event
 
 pytestmark = pytest.mark.e2e
 

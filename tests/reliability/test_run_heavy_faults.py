@@ -109,7 +109,7 @@ def test_a_run_where_most_calls_fail_still_ends_and_says_what_failed(
     assert summary["dead_lettered"] > 0
     # Whether the scheduled run fails all three attempts depends on which calls the seed hits
     # (a change anywhere in the call sequence moves it); the summary must say so either way.
-    # tests/unit/test_local_scheduler.py pins the failing path itself.
+    # tests/unit/cli/test_local_scheduler.py pins the failing path itself.
     failed = [run for run in report.schedule_runs if not run.succeeded]
     assert summary["schedule_invocations_failed"] == len(failed)
     assert all(run.attempts == 3 and run.error for run in failed)

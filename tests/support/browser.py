@@ -9,17 +9,20 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
-from selenium import webdriver
 
-from tools.browser import ChromiumMissing, chromium
+if TYPE_CHECKING:  # selenium is imported when a test first asks for a browser
+    from selenium import webdriver
 
 SCREENSHOT_DIR_VARIABLE = "RAPPORT_SCREENSHOT_DIR"
 
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[webdriver.Chrome]:
+    from tools.browser import ChromiumMissing, chromium
+
     try:
         with chromium() as driver:
             yield driver

@@ -360,7 +360,7 @@ class FakeDynamoDB:
 
     @staticmethod
     def _failed(operation: str, item: dict[str, Any] | None) -> Exception:
-        from botocore.exceptions import ClientError  # noqa: PLC0415  (the bench times imports)
+        from botocore.exceptions import ClientError
 
         response: dict[str, Any] = {
             "Error": {"Code": "ConditionalCheckFailedException", "Message": "failed"}

@@ -22,7 +22,7 @@ TEMPLATE_PATH = REPO_ROOT / "infra" / "template.yaml"
 class LogicalId(StrEnum):
     """The template's resources the local runtime, the bench and the tests address by name.
 
-    Named once here; ``tests/unit/test_template.py`` checks that each is in the template.
+    Named once here; ``tests/unit/infra/test_template.py`` checks that each is in the template.
     """
 
     TABLE = "RapportTable"

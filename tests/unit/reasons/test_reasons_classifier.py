@@ -13,6 +13,7 @@ from rapport.codes import Outcome, ReasonCode
 from rapport.contract import RequestFacts
 from rapport.reasons import Classification, classify
 from rapport.reasons.model import NO_REASON
+from tests.support.examples import examples
 
 SEED_NOTE = "I only connect with people I have met in person or virtually"
 PMP_NO_NOTE = RequestFacts.model_validate(
@@ -221,7 +222,7 @@ def test_derived_confidence_is_low_and_evidence_names_the_facts() -> None:
     assert "mutual connections" in result.evidence[0].text
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(
     st.lists(
         st.sampled_from(

@@ -20,8 +20,9 @@ from rapport.contract import MAX_EVENT_BYTES
 from rapport.errors import InvalidEvent
 from rapport.validation import _decode_strictly, decode_json
 from tests.reliability.corpus import load_cases
+from tests.support.examples import examples
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 _scalars = (
     st.none()
@@ -77,7 +78,7 @@ def _assert_agree(text: str) -> None:
         assert _same(decoded[1], reference[1]), f"jiter read {text!r} differently"
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=examples(400), deadline=None)
 @given(
     value=_values,
     indent=st.none() | st.integers(min_value=0, max_value=2),
@@ -89,7 +90,7 @@ def test_valid_json_is_read_the_same_by_both(
     _assert_agree(json.dumps(value, indent=indent, ensure_ascii=ensure_ascii))
 
 
-@settings(max_examples=600, deadline=None)
+@settings(max_examples=examples(600), deadline=None)
 @given(
     value=_values,
     fragment=st.sampled_from(_FRAGMENTS) | st.text(max_size=3),

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-HERE = Path(__file__).resolve().parent
+HERE = Path(__file__).resolve().parents[1] / "unit" / "reasons"
 RAPPORT = Path(sys.executable).parent / "rapport"
 SEED = {
     "note": "I only connect with people I have met in person or virtually",

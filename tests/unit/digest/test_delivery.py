@@ -1,8 +1,8 @@
 """``deliver()``'s exactly-once state machine, path by path, against the in-memory fakes.
 
-tests/digest/test_digest_pipeline.py runs the main paths through moto and the real handler; here
-each branch of ``rapport.digest.delivery.deliver`` is taken on purpose, including the failures
-moto cannot produce (DESIGN §5), with no network.
+tests/integration/test_digest_pipeline.py runs the main paths through moto and the real handler;
+here each branch of ``rapport.digest.delivery.deliver`` is taken on purpose, including the
+failures moto cannot produce (DESIGN §5), with no network.
 """
 
 from __future__ import annotations

@@ -31,6 +31,7 @@ from rapport.digest.render import render_digest
 from rapport.digest.statistics import fisher_exact, newcombe_interval
 from rapport.validation import parse_event
 from tests.support.events import answer, body, sent
+from tests.support.examples import examples
 
 WEEK = date(2026, 11, 2)  # a Monday
 AS_OF = datetime(2026, 11, 16, 9, tzinfo=UTC)
@@ -346,7 +347,7 @@ def _histories(draw: st.DrawFn, bound: datetime) -> list[list[RequestEvent]]:
     return requests
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(60), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data(), zone=st.sampled_from(ZONES), weeks_back=st.integers(0, 60))
 def test_requests_before_the_earliest_needed_instant_change_nothing(
     data: st.DataObject, zone: str, weeks_back: int

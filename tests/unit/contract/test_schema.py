@@ -11,7 +11,7 @@ import pytest
 from rapport.validation import parse_event
 from rapport_cli.schema_cmd import render, schemas
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 SCHEMA_DIR = ROOT / "events" / "schema"
 SAMPLES = sorted((ROOT / "events" / "samples").glob("*.json"))
 

@@ -26,6 +26,7 @@ from rapport.digest.render import RenderedDigest
 from rapport.errors import InvalidEvent, Undeliverable
 from rapport.validation import parse_event
 from tests.support.events import body, preferences
+from tests.support.examples import examples
 
 _DIGEST = RenderedDigest(subject="Your week", text="Hello", html="<p>Hello</p>")
 _FOLD = re.compile(rb"\r\n(?=[ \t])")
@@ -86,7 +87,7 @@ def _candidates(draw: st.DrawFn) -> str:
     return address
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=examples(400), deadline=None)
 @given(_candidates())
 def test_every_accepted_address_survives_the_to_header(address: str) -> None:
     stored = _accepted(address)

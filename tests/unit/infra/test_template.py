@@ -6,7 +6,6 @@ import json
 from typing import Any
 
 import pytest
-from cfnlint.api import ManualArgs, lint
 from pydantic import BaseModel
 
 import rapport.settings
@@ -14,7 +13,6 @@ from rapport.adapters.aws import DYNAMODB_CONFIG
 from rapport.adapters.dynamodb import keys
 from rapport.adapters.dynamodb.digest_store import DUE_INDEX
 from rapport.adapters.dynamodb.items import EXPIRES_AT, MEMBER_REF
-from rapport_cli.local.lambda_runtime import load_module
 from rapport_cli.local.template import TEMPLATE_PATH, LogicalId, load_template
 from tests.support.iam import translated_template
 
@@ -25,6 +23,8 @@ def translated() -> dict[str, Any]:
 
 
 def test_the_translated_template_lints_clean(translated: dict[str, Any]) -> None:
+    from cfnlint.api import ManualArgs, lint  # seconds to import: only where it runs
+
     matches = lint(json.dumps(translated), config=ManualArgs(regions=["us-east-1"]))
     assert [str(match) for match in matches] == []
 
@@ -99,6 +99,8 @@ def test_every_handler_imports_and_its_settings_are_provided(logical_id: str) ->
     template = load_template()
     properties = template["Resources"][logical_id]["Properties"]
     code_dir = (TEMPLATE_PATH.parent / properties["CodeUri"]).resolve()
+    from rapport_cli.local.lambda_runtime import load_module  # imports moto
+
     module = load_module(code_dir, properties["Handler"], f"template_check_{logical_id}")
     assert callable(getattr(module, properties["Handler"].rsplit(".", 1)[1]))
     environment = {
@@ -126,6 +128,8 @@ def test_the_table_and_its_index_are_the_ones_the_stores_use() -> None:
 def test_process_events_time_reserve_fits_one_dynamodb_call_and_leaves_time_for_work() -> None:
     properties = load_template()["Resources"][LogicalId.PROCESS_EVENTS]["Properties"]
     code_dir = (TEMPLATE_PATH.parent / properties["CodeUri"]).resolve()
+    from rapport_cli.local.lambda_runtime import load_module  # imports moto
+
     module = load_module(code_dir, properties["Handler"], "template_check_time_reserve")
     reserve_s = module.TIME_RESERVE_MS / 1000
     config = DYNAMODB_CONFIG

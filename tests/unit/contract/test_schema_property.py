@@ -36,10 +36,11 @@ from rapport.contract import (
 )
 from rapport.errors import InvalidEvent
 from rapport.validation import parse_event
+from tests.support.examples import examples
 from tests.support.schema import schema_errors
 
 SETTINGS = settings(
-    max_examples=200,
+    max_examples=examples(200),
     deadline=None,
     derandomize=True,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
@@ -356,7 +357,7 @@ def _break(document: dict[str, Any], path: str, value: Any) -> dict[str, Any]:
 
 
 @pytest.mark.parametrize(("types", "path", "values"), VIOLATIONS, ids=[v[1] for v in VIOLATIONS])
-@settings(SETTINGS, max_examples=20)
+@settings(SETTINGS, max_examples=examples(20))
 @given(data=st.data())
 def test_an_event_breaking_a_schema_rule_is_rejected_by_both(
     types: list[str], path: str, values: st.SearchStrategy[Any], data: st.DataObject

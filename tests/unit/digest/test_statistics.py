@@ -9,9 +9,9 @@ from math import comb
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from scipy.stats import fisher_exact as scipy_fisher_exact
 
 from rapport.digest.statistics import fisher_exact, holm, newcombe_interval, wilson_interval
+from tests.support.examples import examples
 
 # Newcombe (1998), "Interval estimation for the difference between independent proportions:
 # comparison of eleven methods", Statistics in Medicine 17: 873-890, Table II, method 10 (score
@@ -84,15 +84,17 @@ def _sides(max_trials: int = 60) -> st.SearchStrategy[tuple[int, int, int, int]]
     )
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(_sides(200))
 def test_fisher_exact_agrees_with_scipy(counts: tuple[int, int, int, int]) -> None:
     a, n, b, m = counts
+    from scipy.stats import fisher_exact as scipy_fisher_exact  # seconds to import
+
     expected = scipy_fisher_exact([[a, n - a], [b, m - b]], alternative="two-sided").pvalue
     assert fisher_exact(*counts) == pytest.approx(expected, rel=1e-9, abs=1e-15)
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(_sides())
 def test_newcombe_interval_holds_the_estimate_within_minus_one_and_one(
     counts: tuple[int, int, int, int],
@@ -102,7 +104,7 @@ def test_newcombe_interval_holds_the_estimate_within_minus_one_and_one(
     assert -1.0 <= low <= a / n - b / m <= high <= 1.0
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(_sides())
 def test_swapping_the_sides_mirrors_the_interval_and_keeps_the_p_value(
     counts: tuple[int, int, int, int],
@@ -116,7 +118,7 @@ def test_swapping_the_sides_mirrors_the_interval_and_keeps_the_p_value(
     assert newcombe_interval(n - a, n, m - b, m) == pytest.approx((-high, -low), abs=1e-12)
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(_sides())
 def test_wilson_interval_holds_the_estimate_within_zero_and_one(
     counts: tuple[int, int, int, int],
@@ -153,7 +155,7 @@ def test_holm_adjusts_step_down_and_keeps_the_order() -> None:
     assert holm([0.9, 0.8, 0.7]) == pytest.approx((1.0, 1.0, 1.0))
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(st.lists(st.floats(0.0, 1.0), max_size=6))
 def test_holm_never_lowers_a_p_value_nor_passes_bonferroni(p_values: list[float]) -> None:
     adjusted = holm(p_values)

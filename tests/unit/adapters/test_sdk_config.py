@@ -14,6 +14,8 @@ from rapport_cli.local.server import LOCAL_READ_TIMEOUT_SECONDS, aws_endpoint
 def _fresh_clients(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("SDK_READ_TIMEOUT_SECONDS", raising=False)
     monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):  # no credential lookup on IMDS
+        monkeypatch.setenv(name, "testing")
     reset_clients()
 
 

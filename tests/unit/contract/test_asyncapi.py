@@ -25,7 +25,7 @@ from rapport_cli.local.template import load_template
 from tests.support.schema import ROOT, SCHEMA_DIR
 
 ASYNCAPI = ROOT / "events" / "asyncapi.yaml"
-SPEC = Path(__file__).resolve().parents[1] / "support" / "asyncapi" / "asyncapi-3.0.0.schema.json"
+SPEC = Path(__file__).resolve().parents[2] / "support" / "asyncapi" / "asyncapi-3.0.0.schema.json"
 DOCUMENT: dict[str, Any] = yaml.safe_load(ASYNCAPI.read_text(encoding="utf-8"))
 #: ``schemaFormat`` version -> the ``$schema`` of files in that draft.
 DRAFTS = {"draft-2020-12": "https://json-schema.org/draft/2020-12/schema"}
