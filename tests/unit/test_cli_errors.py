@@ -123,6 +123,7 @@ def _one_line_error(
     def filled(text: str) -> str:
         return text.replace("{tmp}", str(tmp))
 
+    code: int | str | None
     try:
         code = main([filled(arg) for arg in argv])
     except SystemExit as exited:  # argparse's usage errors
