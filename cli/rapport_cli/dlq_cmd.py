@@ -16,7 +16,7 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from rapport.adapters.aws import client
-from rapport_cli.aws_options import apply_aws_arguments, http_url
+from rapport_cli.aws_options import add_endpoint_arguments, apply_aws_arguments, http_url
 from rapport_cli.commands import add_command
 from rapport_cli.errors import UserError, aws_problem
 from rapport_cli.jsonl import json_line
@@ -63,13 +63,22 @@ def register(commands: Any) -> None:
             epilog=_EPILOG,
         )
         action.add_argument("--stack", metavar="NAME", help="read the queue URLs from this stack")
-        action.add_argument("--queue", choices=sorted(QUEUES), default="events")
-        action.add_argument("--dlq-url", type=http_url, metavar="URL")
+        action.add_argument(
+            "--queue",
+            choices=sorted(QUEUES),
+            default="events",
+            help="with --stack, whose dead-letter queue (default: events)",
+        )
+        action.add_argument(
+            "--dlq-url",
+            type=http_url,
+            metavar="URL",
+            help="the dead-letter queue, instead of --stack",
+        )
         action.add_argument("--to-url", type=http_url, metavar="URL", help="redrive target")
         action.add_argument("--max", type=int, default=1000, metavar="N", help="at most N messages")
         action.add_argument("--json", action="store_true", help="machine-readable output")
-        action.add_argument("--endpoint-url", type=http_url, metavar="URL")
-        action.add_argument("--region", metavar="REGION")
+        add_endpoint_arguments(action)
         action.set_defaults(handler=handler)
 
 

@@ -42,7 +42,7 @@ def register(commands: Any) -> None:
         help="all of a member's data as JSON",
         epilog=_EPILOG,
     )
-    export.add_argument("member_id", metavar="MEMBER")
+    export.add_argument("member_id", metavar="MEMBER", help="the member's id (case-sensitive)")
     add_aws_arguments(export)
     export.add_argument("--out", type=Path, metavar="FILE", help="write here instead of stdout")
     export.set_defaults(handler=_export)
@@ -52,7 +52,7 @@ def register(commands: Any) -> None:
         help="erase every item of a member",
         epilog=_EPILOG,
     )
-    delete.add_argument("member_id", metavar="MEMBER")
+    delete.add_argument("member_id", metavar="MEMBER", help="the member's id (case-sensitive)")
     add_aws_arguments(delete)
     delete.add_argument("--yes", action="store_true", help="do not ask for confirmation")
     delete.add_argument("--json", action="store_true", help="print the result as JSON")

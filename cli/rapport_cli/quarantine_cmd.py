@@ -64,7 +64,7 @@ def register(commands: Any) -> None:
         help="one quarantined event with its original payload",
         epilog=_EPILOG,
     )
-    show.add_argument("quarantine_id", metavar="ID")
+    show.add_argument("quarantine_id", metavar="ID", help="a quarantine id, from list")
     add_aws_arguments(show)
     show.set_defaults(handler=_show)
     redrive = add_command(
@@ -73,7 +73,7 @@ def register(commands: Any) -> None:
         help="send a quarantined event again, as it was or fixed, once it passes the contract",
         epilog=_EPILOG,
     )
-    redrive.add_argument("quarantine_id", metavar="ID")
+    redrive.add_argument("quarantine_id", metavar="ID", help="a quarantine id, from list")
     add_aws_arguments(redrive)
     redrive.add_argument(
         "--queue-url", required=True, type=http_url, metavar="URL", help="the events queue"
