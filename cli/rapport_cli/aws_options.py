@@ -17,7 +17,7 @@ def http_url(text: str) -> str:
     return text
 
 
-def _add_endpoint_arguments(parser: argparse.ArgumentParser) -> None:
+def add_endpoint_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--endpoint-url", type=http_url, metavar="URL", help="an AWS-compatible endpoint (moto)"
     )
@@ -28,7 +28,7 @@ def add_aws_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--table", required=True, metavar="NAME", help="the stack's table (output TableName)"
     )
-    _add_endpoint_arguments(parser)
+    add_endpoint_arguments(parser)
 
 
 def add_destination_arguments(parser: argparse.ArgumentParser) -> None:
@@ -48,7 +48,7 @@ def add_destination_arguments(parser: argparse.ArgumentParser) -> None:
             "account) with PutEvents"
         ),
     )
-    _add_endpoint_arguments(parser)
+    add_endpoint_arguments(parser)
 
 
 def apply_aws_arguments(args: argparse.Namespace) -> None:

@@ -6,7 +6,7 @@ import argparse
 import sys
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Any, TextIO, TypeVar
+from typing import Any, BinaryIO, TextIO, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
@@ -14,7 +14,7 @@ from rapport.reasons import Classification, classify
 from rapport.reasons.evaluation import CaseInput, EvaluationReport, LabelledCase, evaluate
 from rapport_cli.commands import add_command
 from rapport_cli.errors import UserError
-from rapport_cli.jsonl import json_line
+from rapport_cli.jsonl import InputLine, InputLines, json_line
 
 _EPILOG = """input lines (JSONL):
   {"note": "I only connect with people I've met", "request": {"note": null,
@@ -63,7 +63,9 @@ def run(args: argparse.Namespace) -> int:
     if args.evaluate is None:
         if args.json:
             raise UserError("--json only applies to --evaluate (classification output is JSONL)")
-        _classify_stream(sys.stdin, sys.stdout)
+        bad, total = _classify_stream(sys.stdin.buffer, sys.stdout)
+        if bad:
+            raise UserError(f"{bad} of {total} line(s) not classified (each is reported above)")
         return 0
     try:
         with args.evaluate.open(encoding="utf-8") as lines:
@@ -91,7 +93,8 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _parse(lines: Iterable[str], model: type[_Case]) -> Iterator[tuple[int, _Case]]:
-    """Validate each non-blank line; a bad line stops with its 1-based number."""
+    """Validate each non-blank line; a bad line stops with its 1-based number (an evaluation
+    of part of a labelled file would be a wrong score)."""
     for number, line in enumerate(lines, start=1):
         if not line.strip():
             continue
@@ -114,10 +117,30 @@ def _as_json(result: Classification) -> str:
     return json_line(result.model_dump(mode="json"))
 
 
-def _classify_stream(source: TextIO, sink: TextIO) -> None:
-    for _, case in _parse(source, CaseInput):
-        result = classify(case.note, case.request, case.outcome)
-        sink.write(_as_json(result) + "\n")
+def _classify_stream(source: BinaryIO, sink: TextIO) -> tuple[int, int]:
+    """One result per good line, in order; a bad line is reported on stderr with its number and
+    skipped, so one typo does not cost the rest of the input. Returns (bad, all) line counts."""
+    bad = total = 0
+    for line in InputLines(()).read(source, "<stdin>"):
+        total += 1
+        case = _case(line)
+        if isinstance(case, str):
+            bad += 1
+            print(f"rapport classify: line {line.number}: {case}", file=sys.stderr)
+            continue
+        sink.write(_as_json(classify(case.note, case.request, case.outcome)) + "\n")
+        sink.flush()
+    return bad, total
+
+
+def _case(line: InputLine) -> CaseInput | str:
+    """The line's case, or what is wrong with it."""
+    if line.encoding_error is not None:
+        return f"not UTF-8 ({line.encoding_error})"
+    try:
+        return CaseInput.model_validate_json(line.text)
+    except ValidationError as exc:
+        return _describe(exc)
 
 
 def _percent(value: float | None) -> str:

@@ -16,9 +16,9 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from rapport.adapters.aws import client
-from rapport_cli.aws_options import apply_aws_arguments, http_url
+from rapport_cli.aws_options import add_endpoint_arguments, apply_aws_arguments, http_url
 from rapport_cli.commands import add_command
-from rapport_cli.errors import UserError
+from rapport_cli.errors import UserError, aws_problem
 from rapport_cli.jsonl import json_line
 from rapport_cli.publisher import Publisher, QueueTarget
 
@@ -63,13 +63,22 @@ def register(commands: Any) -> None:
             epilog=_EPILOG,
         )
         action.add_argument("--stack", metavar="NAME", help="read the queue URLs from this stack")
-        action.add_argument("--queue", choices=sorted(QUEUES), default="events")
-        action.add_argument("--dlq-url", type=http_url, metavar="URL")
+        action.add_argument(
+            "--queue",
+            choices=sorted(QUEUES),
+            default="events",
+            help="with --stack, whose dead-letter queue (default: events)",
+        )
+        action.add_argument(
+            "--dlq-url",
+            type=http_url,
+            metavar="URL",
+            help="the dead-letter queue, instead of --stack",
+        )
         action.add_argument("--to-url", type=http_url, metavar="URL", help="redrive target")
         action.add_argument("--max", type=int, default=1000, metavar="N", help="at most N messages")
         action.add_argument("--json", action="store_true", help="machine-readable output")
-        action.add_argument("--endpoint-url", type=http_url, metavar="URL")
-        action.add_argument("--region", metavar="REGION")
+        add_endpoint_arguments(action)
         action.set_defaults(handler=handler)
 
 
@@ -77,7 +86,7 @@ def _stack_outputs(stack: str) -> dict[str, str]:
     try:
         description = client("cloudformation").describe_stacks(StackName=stack)["Stacks"][0]
     except (ClientError, BotoCoreError) as exc:
-        raise UserError(f"cannot read stack {stack!r}: {exc}") from None
+        raise UserError(f"cannot read stack {stack!r}: {aws_problem(exc)}") from None
     return {output["OutputKey"]: output["OutputValue"] for output in description.get("Outputs", [])}
 
 
@@ -173,7 +182,7 @@ def _show(args: argparse.Namespace) -> int:
                 body = row["body"] if len(row["body"]) <= 120 else row["body"][:119] + "…"
                 print(f"{row['message_id']}  received {row['receive_count']}x  {body}")
     except (ClientError, BotoCoreError) as exc:
-        raise UserError(f"cannot read the dead-letter queue: {exc}") from None
+        raise UserError(f"cannot read the dead-letter queue: {aws_problem(exc)}") from None
     if not args.json:
         print(f"{count} message(s) in {queues.dlq_url}", file=sys.stderr)
     return 0
@@ -187,7 +196,7 @@ def _redrive(args: argparse.Namespace) -> int:
     try:
         moved = redrive(queues.dlq_url, queues.source_url, args.max)
     except (ClientError, BotoCoreError) as exc:
-        raise UserError(f"redrive failed: {exc}") from None
+        raise UserError(f"redrive failed: {aws_problem(exc)}") from None
     if args.json:
         print(json.dumps({"moved": moved, "to": queues.source_url}))
     else:

@@ -3,14 +3,26 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import sys
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    DownloadColumn,
+    Progress,
+    TextColumn,
+    TimeRemainingColumn,
+    TransferSpeedColumn,
+)
+
 from rapport_cli.commands import add_command
-from rapport_cli.errors import UserError
+from rapport_cli.errors import output_file
 from rapport_cli.generator import (
     DEFAULT_START,
     MAX_DISPLACEMENT,
@@ -32,8 +44,14 @@ The same arguments always give byte-identical output. Rates are per event:
                      arrive before its request
   --malformed 0.01   adds about one line the contract rejects per 100 events
 Events after the end of the last week are left out, so late answers leave requests pending.
-A summary (lines, events, duplicates, malformed) goes to stderr.
+A summary (lines, events, duplicates, malformed) goes to stderr; with --out, so do the
+expected size and a progress bar. The file appears only when complete: until then it is
+FILE.partial, removed if generation is interrupted.
 """
+#: Members generated up front to estimate the size of the whole file.
+_SAMPLE_MEMBERS = 20
+#: Lines written between two progress updates.
+_PROGRESS_LINES = 1000
 
 
 def _count(text: str) -> int:
@@ -119,11 +137,7 @@ def _generate(args: argparse.Namespace) -> int:
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
             return 0
     else:
-        try:
-            with args.out.open("wb") as sink:
-                _write(config, stats, sink)
-        except OSError as exc:
-            raise UserError(f"cannot write {args.out}: {exc.strerror or exc}") from None
+        _write_file(config, stats, output_file(args.out))
     print(
         f"wrote {stats.lines} line(s): {stats.events} events ({stats.requests} requests from "
         f"{stats.members} members, {stats.races} accept/withdraw races), {stats.duplicates} "
@@ -133,7 +147,63 @@ def _generate(args: argparse.Namespace) -> int:
     return 0
 
 
-def _write(config: GeneratorConfig, stats: GenerationStats, sink: BinaryIO) -> None:
-    for line in generate(config, stats):
-        sink.write(line.text.encode("utf-8") + b"\n")
+def _write(
+    config: GeneratorConfig,
+    stats: GenerationStats,
+    sink: BinaryIO,
+    progress: Callable[[int], None] = lambda _bytes: None,
+) -> None:
+    """Every line into ``sink``; ``progress`` gets the bytes written every few lines."""
+    written = 0
+    for number, line in enumerate(generate(config, stats), start=1):
+        written += sink.write(line.text.encode("utf-8") + b"\n")
+        if number % _PROGRESS_LINES == 0:
+            progress(written)
     sink.flush()
+    progress(written)
+
+
+def expected_bytes(config: GeneratorConfig) -> int:
+    """The file's size, extrapolated from its first members (the same bytes the file starts
+    with: each member's events depend on the seed and its index alone)."""
+    sample = dataclasses.replace(config, members=min(config.members, _SAMPLE_MEMBERS))
+    size = sum(len(line.text.encode("utf-8")) + 1 for line in generate(sample))
+    return size * config.members // sample.members
+
+
+def _write_file(config: GeneratorConfig, stats: GenerationStats, path: Path) -> None:
+    """Write to ``path`` with the expected size and a progress bar on stderr. The lines go to
+    ``<path>.partial``, renamed when complete, so an interrupted run leaves no truncated file
+    that looks whole (and an existing ``path`` stays as it was)."""
+    partial = path.with_name(path.name + ".partial")
+    console = Console(stderr=True)
+    expected = expected_bytes(config)
+    console.print(f"writing {path}: about {_megabytes(expected)}", soft_wrap=True)
+    with Progress(
+        TextColumn("generating"),
+        BarColumn(),
+        DownloadColumn(),
+        TransferSpeedColumn(),
+        TimeRemainingColumn(),
+        console=console,
+    ) as bar:
+        task = bar.add_task("generating", total=expected)
+
+        def advance(written: int) -> None:
+            bar.update(task, completed=written, total=max(expected, written))
+
+        try:
+            with partial.open("wb") as sink:
+                _write(config, stats, sink, advance)
+            partial.replace(path)
+        except KeyboardInterrupt:
+            partial.unlink(missing_ok=True)
+            raise KeyboardInterrupt(f"{path} not written (the partial file is removed)") from None
+        except BaseException:
+            partial.unlink(missing_ok=True)
+            raise
+        bar.update(task, total=bar.tasks[0].completed)
+
+
+def _megabytes(size: int) -> str:
+    return f"{size / 1_000_000:,.1f} MB"

@@ -13,7 +13,9 @@ import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
+
+from rapport_cli.errors import UserError
 
 _LINE_SEPARATORS = str.maketrans({"\x85": "\\u0085", "\u2028": "\\u2028", "\u2029": "\\u2029"})
 
@@ -22,6 +24,34 @@ def json_line(value: Any, **options: Any) -> str:
     """``value`` as one JSON line (no trailing newline); ``options`` go to ``json.dumps``."""
     # Outside strings JSON has no place for these characters, so escaping them is always valid.
     return json.dumps(value, ensure_ascii=False, **options).translate(_LINE_SEPARATORS)
+
+
+#: A file larger than this is taken as JSON Lines without looking for one big document in it.
+_DOCUMENT_BYTES = 16 * 1024 * 1024
+
+
+def require_json_lines(path: Path) -> None:
+    """Refuse a file that is JSON but not JSON Lines (a pretty-printed document, several of
+    them, or an array), naming the command that converts it: read line by line, every one of
+    its lines would be quarantined as a fragment."""
+    with path.open("rb") as stream:
+        head = stream.read(_DOCUMENT_BYTES + 1)
+    text = head.decode("utf-8", "replace").lstrip()
+    if len(head) > _DOCUMENT_BYTES or not text.startswith(("{", "[")):
+        return
+    try:
+        first, end = json.JSONDecoder().raw_decode(text)
+    except ValueError:
+        return
+    spans_lines = "\n" in text[:end]
+    if not spans_lines and (not isinstance(first, list) or text[end:].strip()):
+        return  # a line of JSON Lines (an array on a line of its own is a malformed event)
+    is_array = isinstance(first, list)
+    what, program = ("a JSON array", "'.[]'") if is_array else ("pretty-printed JSON", ".")
+    raise UserError(
+        f"{path} is {what}, not JSON Lines (one event per line); "
+        f"convert it with: jq -c {program} {path} > {path.stem}.jsonl"
+    )
 
 
 @dataclass(frozen=True)
@@ -47,14 +77,18 @@ class InputLines:
     def __iter__(self) -> Iterator[InputLine]:
         for path in self._paths:
             with path.open("rb") as stream:
-                for number, raw in enumerate(stream, start=1):
-                    content = raw.rstrip(b"\r\n")
-                    if not content.strip():
-                        self.blank_lines += 1
-                        continue
-                    try:
-                        line = InputLine(str(path), number, content.decode("utf-8"))
-                    except UnicodeDecodeError as exc:
-                        text = content.decode("utf-8", "replace")
-                        line = InputLine(str(path), number, text, encoding_error=exc.reason)
-                    yield line
+                yield from self.read(stream, str(path))
+
+    def read(self, stream: BinaryIO, file: str) -> Iterator[InputLine]:
+        """The non-blank lines of one open binary stream (a file, or stdin as ``<stdin>``)."""
+        for number, raw in enumerate(stream, start=1):
+            content = raw.rstrip(b"\r\n")
+            if not content.strip():
+                self.blank_lines += 1
+                continue
+            try:
+                line = InputLine(file, number, content.decode("utf-8"))
+            except UnicodeDecodeError as exc:
+                text = content.decode("utf-8", "replace")
+                line = InputLine(file, number, text, encoding_error=exc.reason)
+            yield line

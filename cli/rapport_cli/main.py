@@ -5,6 +5,9 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from typing import NoReturn
+
+from botocore.exceptions import BotoCoreError, ClientError
 
 from rapport_cli import (
     classify_cmd,
@@ -17,7 +20,7 @@ from rapport_cli import (
     schema_cmd,
     send_cmd,
 )
-from rapport_cli.errors import UserError
+from rapport_cli.errors import UserError, aws_problem, os_problem
 
 _EPILOG = """examples:
   rapport run --events events/streams/demo.jsonl --out out/demo --now 2026-11-16T18:00:00Z
@@ -26,15 +29,26 @@ _EPILOG = """examples:
   rapport classify < notes.jsonl
   rapport quarantine list --table rapport-prod
   rapport <command> --help
+  rapport --debug <command> …   # a traceback instead of a one-line error
 """
 
 
+class _Parser(argparse.ArgumentParser):
+    """A bad argument is one line naming it and where to read more, not a usage block."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="rapport",
         description="Learn from the outcomes of your networking connection requests.",
         epilog=_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "--debug", action="store_true", help="show the traceback of an error, for a bug report"
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="<command>")
     run_cmd.register(commands)
@@ -50,16 +64,39 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run a sub-command; a user error is one line on stderr and exit code 2, not a traceback."""
+    """Run a sub-command. The one error path of the CLI: whatever goes wrong is one line on
+    stderr and a non-zero exit (2 for what the user can fix, 1 for a bug, 130 for Ctrl-C);
+    ``--debug`` shows the traceback instead."""
     args = build_parser().parse_args(argv)
+    prefix = f"rapport {args.command}"
     try:
         return int(args.handler(args))
-    except UserError as exc:
-        print(f"rapport {args.command}: error: {exc}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print(f"rapport {args.command}: interrupted", file=sys.stderr)
+    except KeyboardInterrupt as exc:
+        detail = f": {exc}" if str(exc) else ""
+        print(f"{prefix}: interrupted{detail}", file=sys.stderr)
         return 130
+    except (UserError, OSError, BotoCoreError, ClientError) as exc:
+        if args.debug:
+            raise
+        print(f"{prefix}: error: {_problem(exc)}", file=sys.stderr)
+        return 2
+    except Exception as exc:
+        if args.debug:
+            raise
+        print(
+            f"{prefix}: internal error: {type(exc).__name__}: {exc} "
+            "(rapport --debug shows the traceback)",
+            file=sys.stderr,
+        )
+        return 1
+
+
+def _problem(exc: Exception) -> str:
+    if isinstance(exc, OSError):
+        return os_problem(exc)
+    if isinstance(exc, BotoCoreError | ClientError):
+        return aws_problem(exc)
+    return str(exc)
 
 
 if __name__ == "__main__":

@@ -17,14 +17,14 @@ from rapport.identity import event_key
 from rapport.timeutil import iso_utc
 from rapport.validation import parse_event
 from rapport_cli.commands import add_command, instant
-from rapport_cli.errors import UserError
-from rapport_cli.jsonl import InputLines
+from rapport_cli.errors import UserError, input_files, output_dir
+from rapport_cli.jsonl import InputLines, require_json_lines
 from rapport_cli.local.digests import file_stem
 
 _EPILOG = """examples:
   rapport preview --events events/streams/demo.jsonl --member m-priya --week 2026-11-09
   rapport preview --events events.jsonl --member m-1 --week 2026-11-09 --out /tmp/previews
-  rapport preview --events events/streams/demo.jsonl --member m-priya --week 2026-11-09 \
+  rapport preview --events events/streams/demo.jsonl --member m-priya --week 2026-11-09 \\
       --now 2026-11-16T18:00:00Z --first-digest    # the digest `make demo` sends
 
 The week is the Monday that starts it, in the member's timezone. Invalid lines and repeated
@@ -49,6 +49,10 @@ def register(commands: Any) -> None:
         commands,
         "preview",
         help="render one member's weekly digest from an events file",
+        description=(
+            "Render the digest one member would get for one week from JSONL event files, "
+            "without AWS: <member>_<week>.html and .txt in --out, the HTML file's path on stdout."
+        ),
         epilog=_EPILOG,
     )
     parser.add_argument(
@@ -109,9 +113,9 @@ def _member_events(paths: list[Path], member: str) -> list[RapportEvent]:
 
 
 def _run(args: argparse.Namespace) -> int:
-    missing = [str(path) for path in args.events if not path.is_file()]
-    if missing:
-        raise UserError(f"no such events file: {', '.join(missing)}")
+    for path in input_files(args.events, "--events"):
+        require_json_lines(path)
+    output_dir(args.out)
     events = _member_events(args.events, args.member)
     if not events:
         raise UserError(f"no valid events of member {args.member!r} in the input")
@@ -136,7 +140,6 @@ def _run(args: argparse.Namespace) -> int:
         unsubscribe_url=PREVIEW_LINK,
         first_digest=args.first_digest,
     )
-    args.out.mkdir(parents=True, exist_ok=True)
     stem = file_stem(args.member, args.week.isoformat())
     (args.out / f"{stem}.html").write_text(digest.rendered.html, encoding="utf-8")
     (args.out / f"{stem}.txt").write_text(digest.rendered.text, encoding="utf-8")

@@ -14,7 +14,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from rapport.adapters.dynamodb.quarantine import get_quarantined, list_quarantined, mark_redriven
 from rapport_cli.aws_options import add_aws_arguments, apply_aws_arguments, http_url
 from rapport_cli.commands import add_command
-from rapport_cli.errors import UserError
+from rapport_cli.errors import UserError, aws_problem, input_files
 from rapport_cli.jsonl import json_line
 from rapport_cli.publisher import PublishError, publish
 
@@ -64,7 +64,7 @@ def register(commands: Any) -> None:
         help="one quarantined event with its original payload",
         epilog=_EPILOG,
     )
-    show.add_argument("quarantine_id", metavar="ID")
+    show.add_argument("quarantine_id", metavar="ID", help="a quarantine id, from list")
     add_aws_arguments(show)
     show.set_defaults(handler=_show)
     redrive = add_command(
@@ -73,7 +73,7 @@ def register(commands: Any) -> None:
         help="send a quarantined event again, as it was or fixed, once it passes the contract",
         epilog=_EPILOG,
     )
-    redrive.add_argument("quarantine_id", metavar="ID")
+    redrive.add_argument("quarantine_id", metavar="ID", help="a quarantine id, from list")
     add_aws_arguments(redrive)
     redrive.add_argument(
         "--queue-url", required=True, type=http_url, metavar="URL", help="the events queue"
@@ -102,7 +102,7 @@ def _list(args: argparse.Namespace) -> int:
                     print(f"{record.quarantine_id}  {record.error_code:<24} {record.message}")
             day += timedelta(days=1)
     except (ClientError, BotoCoreError) as exc:
-        raise UserError(f"cannot read the quarantine: {exc}") from None
+        raise UserError(f"cannot read the quarantine: {aws_problem(exc)}") from None
     if not args.json:
         print(f"{count} quarantined event(s) from {since} to {until}")
     return 0
@@ -113,7 +113,7 @@ def _show(args: argparse.Namespace) -> int:
     try:
         record = get_quarantined(args.table, args.quarantine_id)
     except (ClientError, BotoCoreError) as exc:
-        raise UserError(f"cannot read the quarantine: {exc}") from None
+        raise UserError(f"cannot read the quarantine: {aws_problem(exc)}") from None
     if record is None:
         raise UserError(f"no quarantined event with id {args.quarantine_id!r}")
     print(json.dumps(dataclasses.asdict(record), indent=2, ensure_ascii=False))
@@ -128,14 +128,14 @@ def _redrive(args: argparse.Namespace) -> int:
             raise UserError(f"no quarantined event with id {args.quarantine_id!r}")
         if record.redriven_at:
             raise UserError(f"already redriven at {record.redriven_at}")
-        if args.fixed and not args.fixed.is_file():
-            raise UserError(f"no such file: {args.fixed}")
+        if args.fixed:
+            input_files([args.fixed], "--fixed")
         payload = args.fixed.read_text(encoding="utf-8").strip() if args.fixed else record.payload
         publish([payload], args.queue_url)
         mark_redriven(args.table, args.quarantine_id, datetime.now(UTC))
     except PublishError as exc:
         raise UserError(f"not sent: {exc}") from None
     except (ClientError, BotoCoreError) as exc:
-        raise UserError(f"redrive failed: {exc}") from None
+        raise UserError(f"redrive failed: {aws_problem(exc)}") from None
     print(f"sent {args.quarantine_id} to {args.queue_url}")
     return 0

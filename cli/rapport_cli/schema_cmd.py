@@ -12,7 +12,7 @@ from pydantic import TypeAdapter
 from rapport.contract import EVENT_MODELS, RapportEvent
 from rapport_cli import asyncapi
 from rapport_cli.commands import add_command
-from rapport_cli.errors import UserError
+from rapport_cli.errors import UserError, output_dir, output_file
 
 _EPILOG = """examples:
   rapport schema --out events/schema --asyncapi events/asyncapi.yaml
@@ -70,7 +70,9 @@ def _run(args: argparse.Namespace) -> int:
             raise UserError("--asyncapi needs --out: the document refers to the schema files")
         print(render(documents["rapport.event.schema.json"]), end="")
         return 0
-    args.out.mkdir(parents=True, exist_ok=True)
+    output_dir(args.out)
+    if args.asyncapi is not None:
+        output_file(args.asyncapi, "--asyncapi")
     for name, document in documents.items():
         (args.out / name).write_text(render(document), encoding="utf-8")
     print(f"wrote {len(documents)} schema files to {args.out}/")

@@ -20,8 +20,8 @@ from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, T
 
 from rapport_cli.aws_options import add_destination_arguments, apply_aws_arguments
 from rapport_cli.commands import add_command
-from rapport_cli.errors import UserError
-from rapport_cli.jsonl import InputLine, InputLines, json_line
+from rapport_cli.errors import UserError, aws_problem, input_files
+from rapport_cli.jsonl import InputLine, InputLines, json_line, require_json_lines
 from rapport_cli.publisher import BusTarget, Publisher, QueueTarget, Target
 
 _EPILOG = """examples:
@@ -93,11 +93,8 @@ def register(commands: Any) -> None:
 
 
 def _send(args: argparse.Namespace) -> int:
-    path: Path = args.file
-    if not path.exists():
-        raise UserError(f"no such events file: {path}")
-    if path.is_dir():
-        raise UserError(f"{path} is a directory, not an events file")
+    [path] = input_files([args.file], "FILE")
+    require_json_lines(path)
     apply_aws_arguments(args)
     console = Console(stderr=True)
     report = SendReport()
@@ -112,13 +109,13 @@ def _send(args: argparse.Namespace) -> int:
         target: Target = QueueTarget(args.queue_url) if args.queue_url else BusTarget(args.bus)
     except BotoCoreError as exc:
         service = "SQS" if args.queue_url else "EventBridge"
-        raise UserError(f"cannot create an {service} client: {exc}") from None
+        raise UserError(f"cannot create an {service} client: {aws_problem(exc)}") from None
     publisher: Publisher[InputLine] = Publisher(target)
     try:
         _publish_lines(path, publisher, report, found, console)
     except (ClientError, BotoCoreError) as exc:
         raise UserError(
-            f"cannot send to {target.name}: {exc} "
+            f"cannot send to {target.name}: {aws_problem(exc)} "
             f"({len(publisher.result.sent)} event(s) were sent before this)"
         ) from None
     except OSError as exc:

@@ -49,12 +49,33 @@ def test_seed_case_end_to_end() -> None:
         ("[1, 2]", "line 2:"),
     ],
 )
-def test_bad_line_is_one_clear_error(bad_line: str, fragment: str) -> None:
-    done = run(stdin=json.dumps(SEED) + "\n" + bad_line + "\n")
+def test_a_bad_line_is_reported_and_every_good_line_around_it_is_classified(
+    bad_line: str, fragment: str
+) -> None:
+    done = run(stdin=json.dumps(SEED) + "\n" + bad_line + "\n" + json.dumps(SEED) + "\n")
     assert done.returncode == 2
-    assert fragment in done.stderr
+    assert done.stderr.splitlines() == [
+        done.stderr.splitlines()[0],
+        "rapport classify: error: 1 of 3 line(s) not classified (each is reported above)",
+    ]
+    assert done.stderr.startswith(f"rapport classify: {fragment}")
     assert "Traceback" not in done.stderr
-    assert len(done.stderr.strip().splitlines()) == 1
+    results = [json.loads(line) for line in done.stdout.splitlines()]
+    assert [result["primary_reason"] for result in results] == ["met_only", "met_only"]
+
+
+def test_a_line_that_is_not_utf8_is_reported_and_skipped() -> None:
+    done = subprocess.run(
+        [str(RAPPORT), "classify"],
+        input=b"\xff\n" + json.dumps(SEED).encode() + b"\n",
+        capture_output=True,
+        check=False,
+    )
+    assert done.returncode == 2
+    assert done.stderr.decode().splitlines()[0] == (
+        "rapport classify: line 1: not UTF-8 (invalid start byte)"
+    )
+    assert len(done.stdout.splitlines()) == 1
 
 
 def test_evaluate_prints_the_metrics() -> None:

@@ -127,7 +127,7 @@ def test_a_missing_events_file_is_one_clear_line_and_exit_code_2(tmp_path: Path)
     )
     assert completed.returncode == 2
     assert completed.stderr.strip().splitlines() == [
-        f"rapport run: error: no such events file: {tmp_path / 'nope.jsonl'}"
+        f"rapport run: error: --events {tmp_path / 'nope.jsonl'}: no such file"
     ]
 
 

@@ -171,3 +171,20 @@ def test_a_dead_lettered_event_is_redriven_and_stored_once(
 def test_dlq_needs_a_queue(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["dlq", "show"]) == 2
     assert "--stack" in capsys.readouterr().err
+
+
+def test_export_of_an_id_with_no_data_is_an_error_not_an_empty_member(
+    stack: LocalStack,
+    process_events: Handler,
+    moto_endpoint: str,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    _two_members(stack, process_events)
+    capsys.readouterr()
+    assert main(["member", "export", "m-Alice", *_aws(stack, moto_endpoint)]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err.splitlines() == [
+        f"rapport member: error: no data about member 'm-Alice' in table "
+        f"{stack.tables['RapportTable']}; check the id (ids are case-sensitive) and the table"
+    ]

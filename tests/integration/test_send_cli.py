@@ -128,7 +128,7 @@ def test_a_missing_file_or_queue_is_one_line_and_exit_2(
 ) -> None:
     assert main(_args(tmp_path / "nope.jsonl", stack, moto_endpoint)) == 2
     assert capsys.readouterr().err.strip() == (
-        f"rapport send: error: no such events file: {tmp_path / 'nope.jsonl'}"
+        f"rapport send: error: FILE {tmp_path / 'nope.jsonl'}: no such file"
     )
 
     path = tmp_path / "one.jsonl"

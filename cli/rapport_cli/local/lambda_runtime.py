@@ -6,6 +6,7 @@ import contextlib
 import importlib.util
 import logging
 import uuid
+import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -64,8 +65,8 @@ def load_handler(code_dir: Path, handler: str, module_alias: str) -> Handler:
 class FunctionHost:
     """Runs the stack's functions in this process as Lambda would run each in its own container:
     the handler module imported once under the function's environment, every invocation with
-    that environment, and everything the functions print (structured logs, EMF metrics) written
-    to one log stream."""
+    that environment, and everything the functions print (structured logs, EMF metrics, library
+    warnings, which Lambda's stderr sends to the same place) written to one log stream."""
 
     def __init__(
         self, functions: Mapping[str, LocalFunction], log: TextIO, calls: CallLog | None = None
@@ -78,7 +79,12 @@ class FunctionHost:
     def _run(self, logical_id: str, call: Callable[[], Any]) -> Any:
         function = self._functions[logical_id]
         self._calls.current = logical_id
-        with patched_environ(function.environment), contextlib.redirect_stdout(self._log):
+        with (
+            patched_environ(function.environment),
+            contextlib.redirect_stdout(self._log),
+            warnings.catch_warnings(),
+        ):
+            warnings.showwarning = self._log_warning
             # A logger made by an earlier run in this process may hold that run's closed stream
             # (setStream would try to flush it), so the stream is swapped directly.
             for handler in logging.getLogger(function.environment.get(_SERVICE, "")).handlers:
@@ -89,6 +95,18 @@ class FunctionHost:
                 return call()
             finally:
                 self._calls.current = None
+
+    def _log_warning(  # noqa: PLR0917 - the signature of warnings.showwarning
+        self,
+        message: Warning | str,
+        category: type[Warning],
+        filename: str,
+        lineno: int,
+        file: TextIO | None = None,
+        line: str | None = None,
+    ) -> None:
+        """``warnings.showwarning`` while a function runs: into its log, not the terminal."""
+        (file or self._log).write(warnings.formatwarning(message, category, filename, lineno, line))
 
     def handler(self, logical_id: str) -> Handler:
         """The function's handler, imported on first use (a cold start)."""

@@ -68,6 +68,18 @@ _RUNNER_CONFIG = Config(retries={"mode": "standard", "max_attempts": 20})
 _PUBLISH_RETRY = RetryPolicy(attempts=5, base_delay=0.0, max_delay=0.0)
 #: Lines sent between two drains of the events queue.
 _CHUNK_LINES = 50
+#: Everything a run writes in its directory: a run replaces exactly these, never anything else.
+OUTPUT_FILES = (
+    "summary.json",
+    "stack.json",
+    "requests.jsonl",
+    "quarantine.jsonl",
+    "dead_letters.jsonl",
+    "faults.json",
+    "logs/functions.jsonl",
+)
+DIGESTS_DIR = "digests"
+_DIGEST_SUFFIXES = (".eml", ".html", ".json")
 
 
 class AccountingError(RuntimeError):
@@ -92,9 +104,10 @@ class Summary:
 
 @dataclass
 class Progress:
-    """Callbacks a front end uses to show progress; all optional."""
+    """Callbacks a front end uses to show progress; all optional. A phase says whether
+    ``advance`` counts anything in it (records drained) or it is just a step (exporting)."""
 
-    phase: Callable[[str, int], None] = lambda _name, _total: None
+    phase: Callable[[str, bool], None] = lambda _name, _counted: None
     advance: Callable[[int], None] = lambda _count: None
 
 
@@ -113,6 +126,10 @@ class RunReport:
     #: With ``--inject-faults``: per service, attempts seen and faults injected by kind.
     faults: dict[str, dict[str, int]] = field(default_factory=dict)
     schedule_runs: list[ScheduledRun] = field(default_factory=list)
+    #: The outputs of an earlier run in ``out_dir`` were replaced.
+    replaced_earlier_run: bool = False
+    #: The earliest ``time`` among the stored events: a "now" before it sees none of them.
+    first_event_time: datetime | None = None
 
     @property
     def digest_jobs_dead_lettered(self) -> int:
@@ -129,9 +146,9 @@ class RunReport:
         return writes / self.summary.stored if self.summary.stored else None
 
 
-def latest_stored_time(items: Sequence[Mapping[str, Any]]) -> datetime | None:
-    """Default "now": the latest ``time`` among the events the run stored (requests' events and
-    members' latest preferences), so an event the pipeline quarantined never sets it."""
+def stored_times(items: Sequence[Mapping[str, Any]]) -> list[datetime]:
+    """The ``time`` of the events the run stored (requests' events and members' latest
+    preferences): the latest is the default "now", so a quarantined event never sets it."""
     times = [
         event.time
         for item in items
@@ -143,7 +160,37 @@ def latest_stored_time(items: Sequence[Mapping[str, Any]]) -> datetime | None:
         for item in items
         if kind_of(item) is Kind.PROFILE
     ]
-    return max(times, default=None)
+    return times
+
+
+class OutDirInUse(ValueError):
+    """The output directory holds files that are not a run's outputs."""
+
+
+def holds_earlier_run(out_dir: Path) -> bool:
+    """Whether ``out_dir`` holds the outputs of an earlier run (False if it is new or empty);
+    :class:`OutDirInUse` if it holds anything else, which is not a run's to delete."""
+    if not out_dir.is_dir() or not any(out_dir.iterdir()):
+        return False
+    if not any((out_dir / name).is_file() for name in OUTPUT_FILES):
+        raise OutDirInUse(f"{out_dir} is not empty and holds no earlier run")
+    return True
+
+
+def claim_out_dir(out_dir: Path) -> bool:
+    """Make ``out_dir`` hold this run's outputs alone, so two runs' digests never mix: the
+    outputs of an earlier run there are removed (True if there were any)."""
+    earlier = holds_earlier_run(out_dir)
+    if earlier:
+        for name in OUTPUT_FILES:
+            (out_dir / name).unlink(missing_ok=True)
+        digests = out_dir / DIGESTS_DIR
+        if digests.is_dir():
+            for path in digests.iterdir():
+                if path.suffix in _DIGEST_SUFFIXES and path.is_file():
+                    path.unlink()
+    (out_dir / "logs").mkdir(parents=True, exist_ok=True)
+    return earlier
 
 
 def _scan(dynamodb: Any, table: str) -> Iterator[dict[str, Any]]:
@@ -291,7 +338,7 @@ def _operate(
         # Lines are published and drained chunk by chunk, as Lambda consumes a queue while it
         # fills: a long input never piles up in the queue (moto's SQS works in time that grows
         # with the square of the queue's length, so a 2,000-line run takes 27 s instead of 77 s).
-        progress.phase("events", 0)
+        progress.phase("events", True)
         drained = DrainResult()
         route = stack.route_to(LogicalId.EVENTS_QUEUE)
         delivery = BusDelivery(route.input_path) if via == VIA_EVENTBRIDGE else None
@@ -325,7 +372,7 @@ def _operate(
         schedule_runs: list[ScheduledRun] = []
         digest_jobs_dead = 0
         if digests_at is not None:
-            progress.phase("digests", 0)
+            progress.phase("digests", True)
             for function in stack.scheduled_functions():
                 new_container()
                 schedule_runs.append(run_scheduled(host, function, digests_at))
@@ -335,7 +382,7 @@ def _operate(
                 _dead_letters(sqs, stack.dead_letter_queue(LogicalId.DIGEST_QUEUE).url)
             )
 
-        progress.phase("exporting", 0)
+        progress.phase("exporting", False)
         function, _ = stack.function_for_queue(LogicalId.EVENTS_QUEUE)
         return _Observed(
             published=published,
@@ -472,7 +519,7 @@ def run(
     missing = [str(path) for path in event_files if not path.is_file()]
     if missing:
         raise FileNotFoundError(f"no such events file: {', '.join(missing)}")
-    (out_dir / "logs").mkdir(parents=True, exist_ok=True)
+    replaced = claim_out_dir(out_dir)
     observed = _operate(
         event_files,
         out_dir,
@@ -489,8 +536,9 @@ def run(
             f"SES accepted {len(observed.sent_messages)} message(s) but {len(records)} digest(s) "
             f"were recorded as sent ({len(recorded ^ set(observed.sent_messages))} unmatched)"
         )
-    digests = write_digests(records, observed.sent_messages, out_dir / "digests")
-    now = now or latest_stored_time(observed.items) or datetime.now().astimezone()
+    digests = write_digests(records, observed.sent_messages, out_dir / DIGESTS_DIR)
+    times = stored_times(observed.items)
+    now = now or max(times, default=None) or datetime.now().astimezone()
 
     requests = [
         _request_row(item, now, observed.settings)
@@ -546,4 +594,6 @@ def run(
         digest_files=digests,
         faults=observed.faults,
         schedule_runs=observed.schedule_runs,
+        replaced_earlier_run=replaced,
+        first_event_time=min(times, default=None),
     )

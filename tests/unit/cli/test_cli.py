@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import re
 
 import pytest
 
@@ -57,3 +58,22 @@ def test_a_misused_flag_is_a_usage_error_not_a_traceback(
     error = capsys.readouterr().err
     assert "weeks start on Monday" in error
     assert "Traceback" not in error
+
+
+def _parsers() -> list[argparse.ArgumentParser]:
+    """The top-level parser and every command's and action's."""
+    found = [build_parser()]
+    for parser in found:
+        for action in parser._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                found.extend(action.choices.values())
+    return found
+
+
+def test_every_option_has_help_and_no_example_lost_its_line_break() -> None:
+    for parser in _parsers():
+        for action in parser._actions:
+            if not isinstance(action, argparse._SubParsersAction):  # its choices have help
+                assert action.help, f"{parser.prog} {action.option_strings or action.dest}"
+        # A backslash before a newline in a plain string literal joins the two lines.
+        assert not re.search(r"\S {4,}--", parser.epilog or ""), parser.prog

@@ -7,6 +7,7 @@ import json
 import math
 import tracemalloc
 from collections import Counter, defaultdict
+from collections.abc import Iterator
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,7 @@ from rapport.contract import (
 )
 from rapport.errors import InvalidEvent
 from rapport.validation import parse_event
+from rapport_cli import generate_cmd
 from rapport_cli.generator import (
     DECLINE_PHRASES,
     MAX_DISPLACEMENT,
@@ -268,3 +270,41 @@ def test_bad_arguments_are_refused_with_a_reason(
         main(["generate", *itertools.chain.from_iterable(args.items())])
     assert exited.value.code == 2
     assert complaint in capsys.readouterr().err
+
+
+def test_writing_a_file_shows_the_expected_size_then_renames_it_whole(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "stream.jsonl"
+    assert (
+        main(["generate", "--members", "30", "--weeks", "2", "--seed", "4", "--out", str(out)]) == 0
+    )
+    err = capsys.readouterr().err
+    expected = generate_cmd.expected_bytes(GeneratorConfig(members=30, weeks=2, seed=4))
+    assert err.startswith(f"writing {out}: about {expected / 1_000_000:,.1f} MB\n")
+    assert "generating" in err  # the progress bar
+    assert abs(out.stat().st_size - expected) < 0.25 * expected  # extrapolated from 20 members
+    assert not (tmp_path / "stream.jsonl.partial").exists()
+
+
+def test_an_interrupted_file_is_removed_and_said_so(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "stream.jsonl"
+    out.write_text("an earlier file\n")
+
+    def interrupted(config: GeneratorConfig, stats: Any = None) -> Iterator[Any]:
+        yield from itertools.islice(generate(config, stats), 5)
+        raise KeyboardInterrupt  # Ctrl-C after five lines
+
+    monkeypatch.setattr(generate_cmd, "expected_bytes", lambda _config: 1000)
+    monkeypatch.setattr(generate_cmd, "generate", interrupted)
+    assert (
+        main(["generate", "--members", "3", "--weeks", "2", "--seed", "1", "--out", str(out)])
+        == 130
+    )
+    assert capsys.readouterr().err.splitlines()[-1] == (
+        f"rapport generate: interrupted: {out} not written (the partial file is removed)"
+    )
+    assert out.read_text() == "an earlier file\n"
+    assert list(tmp_path.iterdir()) == [out]
