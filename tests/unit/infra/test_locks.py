@@ -109,3 +109,16 @@ def test_the_package_depends_on_the_layer_and_the_cli_pins() -> None:
     runtime = _pins(ROOT / "shared/requirements.in") | _pins(ROOT / "cli/requirements.in")
     assert {"rich", "moto", "pyyaml", "pydantic", "boto3"} <= runtime.keys()
     assert not {"pytest", "hypothesis", "mypy", "ruff"} & runtime.keys()
+
+
+def test_the_package_list_names_every_package_on_disk() -> None:
+    """A package left out of pyproject's list is missing from the wheel (it was: rapport.ingest)."""
+    pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    listed = pyproject["tool"]["setuptools"]["packages"]
+    roots = pyproject["tool"]["setuptools"]["package-dir"]
+    on_disk = {
+        ".".join((name, *init.parent.relative_to(ROOT / root).parts))
+        for name, root in roots.items()
+        for init in (ROOT / root).rglob("__init__.py")
+    }
+    assert sorted(listed) == sorted(on_disk)
