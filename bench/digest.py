@@ -28,7 +28,7 @@ from bench.common import median, sqs_records
 from rapport.adapters.aws import reset_clients, session
 from rapport.adapters.dynamodb import keys
 from rapport.adapters.dynamodb.event_store import DynamoEventStore
-from rapport.adapters.dynamodb.items import ProfileItem, item_size, key, string
+from rapport.adapters.dynamodb.items import ProfileItem, item_size, profile_key, string
 from rapport.contract import (
     EventModel,
     RequestAccepted,
@@ -133,9 +133,7 @@ def _digest_reads(
     for index, line in enumerate(lines):
         ingest(InboundMessage(f"bench-{index}", line, now), store)
     others = _clone_items(dynamodb, clone_from, table) if clone_from else 0
-    profile = dynamodb.get_item(TableName=table, Key=key(keys.member_pk(MEMBER), keys.PROFILE_SK))[
-        "Item"
-    ]
+    profile = dynamodb.get_item(TableName=table, Key=profile_key(MEMBER))["Item"]
     job = DigestJob(
         member_id=MEMBER,
         week_start=last_complete_week(now, ProfileItem.decode(profile).timezone),

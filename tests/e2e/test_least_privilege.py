@@ -14,6 +14,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from rapport.adapters.aws import client, reset_clients
+from rapport.adapters.dynamodb.items import EXPIRES_AT, RequestItem, number
 from rapport.digest import tokens
 from rapport_cli.local.call_log import CallLog
 from rapport_cli.local.event_source import drain
@@ -69,12 +70,7 @@ def _exercise_every_path(stack: LocalStack, calls: CallLog) -> None:
     # A request past its retention that TTL has not deleted yet: its remains are cleared first.
     boto3.client("dynamodb").put_item(
         TableName=stack.table,
-        Item={
-            "pk": {"S": f"MEMBER#{member}"},
-            "sk": {"S": "REQUEST#r-expired"},
-            "kind": {"S": "request"},
-            "expires_at": {"N": "1"},
-        },
+        Item={**RequestItem(member, "r-expired").encode(), EXPIRES_AT: number(1)},
     )
     bodies.append(body(sent("r-expired", member, at=NOW - timedelta(days=3))))
     for text in bodies:

@@ -19,9 +19,19 @@ from moto.core.models import DEFAULT_ACCOUNT_ID
 from moto.ses.models import ses_backends
 
 from rapport.adapters.aws import client, reset_clients
-from rapport.adapters.dynamodb import keys
 from rapport.adapters.dynamodb.digest_store import DynamoDigestStore
 from rapport.adapters.dynamodb.event_store import DynamoEventStore
+from rapport.adapters.dynamodb.items import (
+    EMAIL,
+    ClaimStatus,
+    DigestItem,
+    EventEntry,
+    RequestItem,
+    digest_key,
+    event_attribute,
+    profile_key,
+    string,
+)
 from rapport.adapters.ses_mailer import SesMailer
 from rapport.digest import tokens
 from rapport.digest.delivery import DeliverySettings, DeliveryStatus, DigestInProgress, deliver
@@ -33,6 +43,7 @@ from rapport_cli.local.lambda_runtime import FunctionHost
 from rapport_cli.local.stack import LocalStack
 from rapport_cli.local.template import LogicalId
 from tests.support.events import answer, body, preferences, sent
+from tests.support.table import find, get, stored_profile
 
 pytestmark = pytest.mark.integration
 
@@ -164,12 +175,9 @@ def test_a_digest_is_sent_once_to_the_latest_address(stack: LocalStack, host: Fu
     assert "\n1 declined\r\n" in text
     assert "Welcome to Rapport" in text
 
-    record = client("dynamodb").get_item(
-        TableName=stack.table,
-        Key={"pk": {"S": keys.member_pk(member)}, "sk": {"S": keys.digest_sk(WEEK)}},
-    )["Item"]
-    figures = json.loads(record["record"]["S"])
-    assert (figures["sent"], figures["declined"], figures["acceptance_rate"]) == (1, 1, 0.0)
+    record = DigestItem.decode(get(stack.table, digest_key(member, WEEK))).record
+    assert record is not None
+    assert (record["sent"], record["declined"], record["acceptance_rate"]) == (1, 1, 0.0)
 
 
 def test_duplicate_jobs_send_one_email(stack: LocalStack, host: FunctionHost) -> None:
@@ -256,15 +264,6 @@ def _signing_key(stack: LocalStack) -> bytes:
     ).encode()
 
 
-def _profile(stack: LocalStack, member: str) -> dict[str, Any]:
-    return dict(
-        client("dynamodb").get_item(
-            TableName=stack.table,
-            Key={"pk": {"S": keys.member_pk(member)}, "sk": {"S": keys.PROFILE_SK}},
-        )["Item"]
-    )
-
-
 @pytest.mark.parametrize(
     ("make_token", "status"),
     [
@@ -283,7 +282,7 @@ def test_a_bad_unsubscribe_token_changes_nothing(
     for method in ("GET", "POST"):
         response = host.invoke(LogicalId.UNSUBSCRIBE, _function_url_event(method, token))
         assert response["statusCode"] == status
-    assert _profile(stack, member)["digest_enabled"] == {"BOOL": True}
+    assert stored_profile(stack.table, member).digest_enabled is True
     assert _schedule(host) == 1
 
 
@@ -295,13 +294,13 @@ def test_one_click_unsubscribe_stops_the_digests(stack: LocalStack, host: Functi
     page = host.invoke(LogicalId.UNSUBSCRIBE, _function_url_event("GET", token))
     assert page["statusCode"] == 200
     assert '<form method="post"' in page["body"]
-    assert _profile(stack, member)["digest_enabled"] == {"BOOL": True}  # GET changes nothing
+    assert stored_profile(stack.table, member).digest_enabled is True  # GET changes nothing
 
     done = host.invoke(LogicalId.UNSUBSCRIBE, _function_url_event("POST", token))
     assert done["statusCode"] == 200
-    profile = _profile(stack, member)
-    assert profile["digest_enabled"] == {"BOOL": False}
-    assert "next_due_at" not in profile
+    profile = stored_profile(stack.table, member)
+    assert profile.digest_enabled is False
+    assert profile.next_due_at is None
     assert _schedule(host, NOW + timedelta(days=30)) == 0
 
 
@@ -313,7 +312,7 @@ def test_an_old_preferences_event_does_not_resubscribe(
     token = tokens.sign(member, datetime.now(UTC), _signing_key(stack))
     host.invoke(LogicalId.UNSUBSCRIBE, _function_url_event("POST", token))
     _ingest(stack, preferences(member, at=NOW - timedelta(days=60), event_id=f"{member}-old"))
-    assert _profile(stack, member)["digest_enabled"] == {"BOOL": False}
+    assert stored_profile(stack.table, member).digest_enabled is False
 
 
 def test_a_job_for_an_older_week_is_not_sent_after_a_newer_one(
@@ -369,12 +368,12 @@ def test_an_address_no_header_can_carry_settles_the_week_and_is_never_sent(
     member = _member()
     _subscribe(stack, member)
     table = stack.table
-    profile_key = {"pk": {"S": keys.member_pk(member)}, "sk": {"S": keys.PROFILE_SK}}
     boto3.client("dynamodb").update_item(
         TableName=table,
-        Key=profile_key,
-        UpdateExpression="SET email = :email",
-        ExpressionAttributeValues={":email": {"S": address}},
+        Key=profile_key(member),
+        UpdateExpression="SET #email = :email",
+        ExpressionAttributeNames={"#email": EMAIL},
+        ExpressionAttributeValues={":email": string(address)},
     )
     ses = ses_backends[DEFAULT_ACCOUNT_ID]["us-east-1"]
     sent_before = len(ses.sent_messages)
@@ -384,12 +383,9 @@ def test_an_address_no_header_can_carry_settles_the_week_and_is_never_sent(
     assert result.failed_attempts == 0
     assert len(result.succeeded) == 2
     assert len(ses.sent_messages) == sent_before
-    claim = boto3.client("dynamodb").get_item(
-        TableName=table,
-        Key={"pk": {"S": keys.member_pk(member)}, "sk": {"S": keys.digest_sk(WEEK)}},
-    )["Item"]
-    assert (claim["status"]["S"], claim["reason"]["S"]) == ("undeliverable", reason)
-    assert "lease_until" not in claim
+    claim = DigestItem.decode(get(table, digest_key(member, WEEK)))
+    assert (claim.status, claim.reason) == (ClaimStatus.UNDELIVERABLE, reason)
+    assert claim.lease_until is None
     assert _schedule(host) == 0  # the next digest is due next week, not again this hour
 
 
@@ -400,22 +396,17 @@ def test_a_digest_that_cannot_be_built_releases_its_claim(stack: LocalStack) -> 
     member = _member()
     _subscribe(stack, member)
     table = stack.table
+    broken = EventEntry(fingerprint="x", canonical='{"specversion": "0.3"}')
     boto3.client("dynamodb").put_item(
         TableName=table,
-        Item={
-            "pk": {"S": keys.member_pk(member)},
-            "sk": {"S": keys.request_sk("req-broken")},
-            "kind": {"S": "request"},
-            "ev_0": {"M": {"h": {"S": "x"}, "e": {"S": '{"specversion": "0.3"}'}}},
-        },
+        Item=RequestItem(member, "req-broken", {event_attribute("0"): broken}).encode(),
     )
     store = DynamoDigestStore(table)
     settings = DeliverySettings("digest@rapport.example", "https://u.example/", b"key")
     job = DigestJob(member_id=member, week_start=WEEK, as_of=NOW)
     with pytest.raises(InvalidEvent):
         deliver(job, store, SesMailer(), settings, NOW)
-    claim_key = {"pk": {"S": keys.member_pk(member)}, "sk": {"S": keys.digest_sk(WEEK)}}
-    assert "Item" not in boto3.client("dynamodb").get_item(TableName=table, Key=claim_key)
+    assert find(table, digest_key(member, WEEK)) is None
 
 
 def test_a_failed_record_after_sending_is_retried_not_sent_again(stack: LocalStack) -> None:

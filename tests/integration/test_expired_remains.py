@@ -6,18 +6,18 @@ from __future__ import annotations
 import uuid
 from datetime import timedelta
 
-import boto3
 import pytest
 
 from rapport.adapters.aws import reset_clients
-from rapport.adapters.dynamodb import keys
 from rapport.adapters.dynamodb.event_store import DynamoEventStore
+from rapport.adapters.dynamodb.items import request_key
 from rapport.adapters.dynamodb.recent_events import RecentEvents
 from rapport.adapters.dynamodb.request_history import request_events
 from rapport.adapters.dynamodb.retention import Retention
 from rapport.ingest import Disposition, InboundMessage, ingest
 from rapport_cli.local.stack import LocalStack
 from tests.support.events import T0, answer, body, sent
+from tests.support.table import get
 
 pytestmark = pytest.mark.integration
 
@@ -39,11 +39,7 @@ def test_a_late_event_starts_afresh_on_an_expired_request(stack: LocalStack) -> 
     assert deliver(answer("declined", "req-1", "m-old")) is Disposition.STORED
     assert deliver(old_sent) is Disposition.STORED  # the old event is new again, not a duplicate
 
-    item = boto3.client("dynamodb").get_item(
-        TableName=stack.table,
-        Key={"pk": {"S": keys.member_pk("m-old")}, "sk": {"S": keys.request_sk("req-1")}},
-        ConsistentRead=True,
-    )["Item"]
+    item = get(stack.table, request_key("m-old", "req-1"))
     assert sorted(event.type.rsplit(".", 1)[1] for event in request_events(item)) == [
         "declined",
         "sent",

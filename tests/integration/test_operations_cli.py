@@ -9,14 +9,14 @@ from typing import Any
 import boto3
 import pytest
 
-from rapport.adapters.dynamodb import keys
-from rapport.adapters.dynamodb.items import NamedLink, count_events, quarantine_key
+from rapport.adapters.dynamodb.items import count_events, request_key
 from rapport_cli.local.event_source import drain
 from rapport_cli.local.lambda_runtime import Handler
 from rapport_cli.local.stack import LocalStack
 from rapport_cli.main import main
 from tests.support.events import answer, body, preferences, sent
 from tests.support.local_aws import throttle
+from tests.support.table import get, linked_quarantine, member_items
 
 pytestmark = pytest.mark.integration
 
@@ -51,25 +51,12 @@ def _two_members(stack: LocalStack, handler: Handler) -> None:
 
 
 def _partition(stack: LocalStack, member: str) -> list[dict[str, Any]]:
-    return list(
-        boto3.client("dynamodb").query(
-            TableName=stack.table,
-            KeyConditionExpression="pk = :pk",
-            ExpressionAttributeValues={":pk": {"S": keys.member_pk(member)}},
-        )["Items"]
-    )
+    return member_items(stack.table, member)
 
 
-def _named(stack: LocalStack, member: str) -> list[dict[str, Any]]:
-    """The quarantine items the member's partition links to."""
-    dynamodb = boto3.client("dynamodb")
-    found = []
-    for link in _partition(stack, member):
-        if link["kind"]["S"] == "named_in":
-            key = quarantine_key(NamedLink.decode(link).quarantine_id)
-            item = dynamodb.get_item(TableName=stack.table, Key=key or {})
-            found.append(item.get("Item"))
-    return found
+def _named(stack: LocalStack, member: str) -> list[dict[str, Any] | None]:
+    """The quarantine items the member's partition links to (None for one that is gone)."""
+    return linked_quarantine(stack.table, _partition(stack, member))
 
 
 def test_export_holds_all_of_a_member_and_nothing_of_anyone_else(
@@ -160,10 +147,7 @@ def test_a_dead_lettered_event_is_redriven_and_stored_once(
         region="us-east-1",
     )
     assert len(result.succeeded) == 2  # stored, and quarantined rather than failing again
-    item = boto3.client("dynamodb").get_item(
-        TableName=stack.table,
-        Key={"pk": {"S": keys.member_pk(A)}, "sk": {"S": keys.request_sk("req-late")}},
-    )["Item"]
+    item = get(stack.table, request_key(A, "req-late"))
     assert count_events(item) == 1
     assert boto3.client("sqs").receive_message(QueueUrl=dlq).get("Messages", []) == []
 

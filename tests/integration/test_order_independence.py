@@ -8,19 +8,19 @@ import uuid
 from datetime import timedelta
 from typing import Any
 
-import boto3
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from rapport.adapters.aws import reset_clients
-from rapport.adapters.dynamodb import keys
 from rapport.adapters.dynamodb.event_store import DynamoEventStore
+from rapport.adapters.dynamodb.items import request_key
 from rapport.adapters.dynamodb.request_history import request_events
 from rapport.ingest import Disposition, InboundMessage, ingest
 from rapport.state import request_status
 from rapport_cli.local.stack import LocalStack
 from tests.support.events import T0, answer, body, preferences, sent
+from tests.support.table import get, stored_profile
 
 pytestmark = pytest.mark.integration
 
@@ -77,11 +77,7 @@ def test_any_delivery_order_gives_the_same_request(
     now = T0 + timedelta(days=60)
     statuses = []
     for member in (in_order, out_of_order):
-        item = boto3.client("dynamodb").get_item(
-            TableName=store.table_name,
-            Key={"pk": {"S": keys.member_pk(member)}, "sk": {"S": keys.request_sk("req-1")}},
-            ConsistentRead=True,
-        )["Item"]
+        item = get(store.table_name, request_key(member, "req-1"))
         status = request_status(request_events(item), now)
         statuses.append((status.outcome, status.decided_at, status.classification))
     assert statuses[0] == statuses[1]
@@ -121,9 +117,4 @@ def test_the_latest_preferences_win_in_any_order(
 
     assert dispositions.count(Disposition.STORED) == 4
     assert dispositions.count(Disposition.DUPLICATE) == sum(repeats)
-    profile = boto3.client("dynamodb").get_item(
-        TableName=store.table_name,
-        Key={"pk": {"S": keys.member_pk(member)}, "sk": {"S": keys.PROFILE_SK}},
-        ConsistentRead=True,
-    )["Item"]
-    assert profile["email"]["S"] == "v3@example.com"
+    assert stored_profile(store.table_name, member).email == "v3@example.com"

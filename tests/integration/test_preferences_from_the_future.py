@@ -6,29 +6,17 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
-import boto3
 import pytest
 
 from rapport.adapters.aws import reset_clients
-from rapport.adapters.dynamodb import keys
 from rapport.adapters.dynamodb.event_store import DynamoEventStore
 from rapport.ingest import InboundMessage, ingest
 from rapport_cli.local.stack import LocalStack
 from tests.support.events import T0, body, preferences
+from tests.support.table import quarantined_on, stored_profile
 
 pytestmark = pytest.mark.integration
-
-
-def _profile(table: str, member: str) -> dict[str, Any]:
-    return dict(
-        boto3.client("dynamodb").get_item(
-            TableName=table,
-            Key={"pk": {"S": keys.member_pk(member)}, "sk": {"S": keys.PROFILE_SK}},
-            ConsistentRead=True,
-        )["Item"]
-    )
 
 
 def test_a_preferences_event_from_8999_never_wins_nor_schedules(stack: LocalStack) -> None:
@@ -53,14 +41,10 @@ def test_a_preferences_event_from_8999_never_wins_nor_schedules(stack: LocalStac
     ]
 
     assert codes == [None, "time_in_future", None]
-    profile = _profile(table, member)
-    assert profile["email"]["S"] == "real@example.com"
-    assert profile["preferences_time"]["S"].startswith("2026-11-05")
-    assert profile["next_due_at"]["S"].startswith("2026-11-09")  # the next Monday, 08:00 UTC
-    quarantined = boto3.client("dynamodb").query(
-        TableName=table,
-        KeyConditionExpression="pk = :pk",
-        ExpressionAttributeValues={":pk": {"S": keys.quarantine_pk(T0 + timedelta(days=1))}},
-        ConsistentRead=True,
-    )["Items"]
-    assert [item["error_code"]["S"] for item in quarantined] == ["time_in_future"]
+    profile = stored_profile(table, member)
+    assert profile.email == "real@example.com"
+    assert profile.preferences_time.startswith("2026-11-05")
+    assert profile.next_due_at is not None
+    assert profile.next_due_at.startswith("2026-11-09")  # the next Monday, 08:00 UTC
+    quarantined = quarantined_on(table, T0 + timedelta(days=1))
+    assert [entry.error_code for entry in quarantined] == ["time_in_future"]

@@ -13,7 +13,7 @@ import boto3
 import pytest
 
 from rapport.adapters.dynamodb import keys
-from rapport.adapters.dynamodb.items import count_events, payload_of
+from rapport.adapters.dynamodb.items import SK, count_events, request_key, text
 from rapport.adapters.dynamodb.request_history import request_events
 from rapport.codes import Outcome, ReasonCode
 from rapport.contract import RequestDeclined
@@ -23,6 +23,7 @@ from rapport_cli.local.lambda_runtime import Handler, LocalContext
 from rapport_cli.local.stack import LocalStack
 from tests.support.events import T0, answer, body, preferences, sent
 from tests.support.local_aws import record_calls, throttle
+from tests.support.table import all_quarantined, find, stored_profile
 
 pytestmark = pytest.mark.integration
 
@@ -44,16 +45,14 @@ def _drain(stack: LocalStack, handler: Handler, batch_size: int = 10) -> DrainRe
     )
 
 
-def _item(stack: LocalStack, pk: str, sk: str) -> dict[str, Any]:
-    response = boto3.client("dynamodb").get_item(
-        TableName=stack.table, Key={"pk": {"S": pk}, "sk": {"S": sk}}
-    )
-    return dict(response.get("Item", {}))
+def _request(stack: LocalStack, request_id: str, sender: str = "m-sender") -> dict[str, Any]:
+    """The stored request as DynamoDB returns it; empty if there is none."""
+    return find(stack.table, request_key(sender, request_id)) or {}
 
 
-def _quarantine_items(stack: LocalStack) -> list[dict[str, Any]]:
-    items = boto3.client("dynamodb").scan(TableName=stack.table)["Items"]
-    return [item for item in items if item["kind"]["S"] == "quarantine"]
+def _sort_key(params: dict[str, Any]) -> str:
+    """The sort key a recorded or intercepted call names."""
+    return text(params["Key"], SK)
 
 
 def _sqs_event(stack: LocalStack, *bodies: str) -> dict[str, Any]:
@@ -89,11 +88,11 @@ def test_a_request_is_stored_once_in_its_senders_partition(
     result = _drain(stack, process_events)
 
     assert len(result.succeeded) == 4
-    item = _item(stack, keys.member_pk("m-sender"), keys.request_sk("req-1"))
+    item = _request(stack, "req-1")
     assert count_events(item) == 2
     status = request_status(request_events(item), T0 + timedelta(days=3))
     assert status.outcome is Outcome.DECLINED
-    assert _quarantine_items(stack) == []
+    assert all_quarantined(stack.table) == []
 
 
 def test_two_senders_may_use_the_same_request_id(
@@ -102,7 +101,7 @@ def test_two_senders_may_use_the_same_request_id(
     _publish(stack, body(sent("req-9", "m-ann")), body(sent("req-9", "m-bob")))
     _drain(stack, process_events)
     for sender in ("m-ann", "m-bob"):
-        item = _item(stack, keys.member_pk(sender), keys.request_sk("req-9"))
+        item = _request(stack, "req-9", sender)
         assert [event.data.sender_id for event in request_events(item)] == [sender]
 
 
@@ -116,13 +115,13 @@ def test_invalid_and_conflicting_events_are_quarantined_with_their_payload(
     result = _drain(stack, process_events)
 
     assert result.failed_attempts == 0
-    quarantined = {item["message_id"]["S"]: item for item in _quarantine_items(stack)}
+    quarantined = {entry.message_id: entry for entry in all_quarantined(stack.table)}
     assert set(quarantined) == {message_ids[0], message_ids[2]}
-    assert quarantined[message_ids[0]]["error_code"]["S"] == "invalid_json"
-    assert payload_of(quarantined[message_ids[0]]) == "{broken"
-    assert quarantined[message_ids[2]]["error_code"]["S"] == "conflicting_duplicate"
-    assert payload_of(quarantined[message_ids[2]]) == bodies[2]
-    stored = request_events(_item(stack, keys.member_pk("m-sender"), keys.request_sk("req-1")))
+    assert quarantined[message_ids[0]].error_code == "invalid_json"
+    assert quarantined[message_ids[0]].payload == "{broken"
+    assert quarantined[message_ids[2]].error_code == "conflicting_duplicate"
+    assert quarantined[message_ids[2]].payload == bodies[2]
+    stored = request_events(_request(stack, "req-1"))
     assert [event.data.note for event in stored if isinstance(event, RequestDeclined)] == [
         "Not now"
     ]
@@ -133,7 +132,7 @@ def test_a_transient_error_fails_only_that_record(
     stack: LocalStack, process_events: Handler
 ) -> None:
     event = _sqs_event(stack, body(sent("req-a")), body(sent("req-b")), body(sent("req-c")))
-    throttle("UpdateItem", lambda params: params["Key"]["sk"]["S"] == "REQUEST#req-b")
+    throttle("UpdateItem", lambda params: params["Key"] == request_key("m-sender", "req-b"))
     response = process_events(event, LocalContext(function_name="process-events"))
 
     failed_id = next(
@@ -141,7 +140,7 @@ def test_a_transient_error_fails_only_that_record(
     )
     assert response == {"batchItemFailures": [{"itemIdentifier": failed_id}]}
     for request_id, expected in (("req-a", 1), ("req-b", 0), ("req-c", 1)):
-        item = _item(stack, keys.member_pk("m-sender"), keys.request_sk(request_id))
+        item = _request(stack, request_id)
         assert count_events(item) == expected
 
 
@@ -182,9 +181,7 @@ def test_records_started_too_late_go_back_to_the_queue_unprocessed(
     }
     assert len(calls) == 1  # the late records were not even started
     stored = [
-        request_id
-        for request_id in ("req-a", "req-b", "req-c")
-        if _item(stack, keys.member_pk("m-sender"), keys.request_sk(request_id))
+        request_id for request_id in ("req-a", "req-b", "req-c") if _request(stack, request_id)
     ]
     assert stored == [json.loads(event["Records"][0]["body"])["data"]["request_id"]]
 
@@ -213,7 +210,7 @@ def test_the_event_source_gathers_batches_larger_than_one_receive(
     assert sizes == [12, 12, 12, 3]
     assert (result.failed_attempts, result.succeeded) == (12, set(message_ids))
     for number in range(27):
-        item = _item(stack, keys.member_pk("m-sender"), keys.request_sk(f"req-{number}"))
+        item = _request(stack, f"req-{number}")
         assert count_events(item) == 1
 
 
@@ -223,10 +220,10 @@ def test_failed_records_are_redelivered_then_dead_lettered(
     attempts: dict[str, int] = {}
 
     def flaky_or_poison(params: dict[str, Any]) -> bool:
-        request = params["Key"]["sk"]["S"]
+        request = _sort_key(params)
         attempts[request] = attempts.get(request, 0) + 1
-        return request == "REQUEST#req-poison" or (
-            request == "REQUEST#req-flaky" and attempts[request] <= 2
+        return request == keys.request_sk("req-poison") or (
+            request == keys.request_sk("req-flaky") and attempts[request] <= 2
         )
 
     throttle("UpdateItem", flaky_or_poison)
@@ -236,13 +233,13 @@ def test_failed_records_are_redelivered_then_dead_lettered(
     assert result.succeeded == {message_ids[0]}
     queue = stack.events_queue
     assert queue.max_receive_count == 5
-    assert attempts["REQUEST#req-poison"] == queue.max_receive_count
+    assert attempts[keys.request_sk("req-poison")] == queue.max_receive_count
     dead = boto3.client("sqs").receive_message(
         QueueUrl=stack.queues[queue.dead_letter_logical_id or ""].url,
         MaxNumberOfMessages=10,
     )["Messages"]
     assert [message["MessageId"] for message in dead] == [message_ids[1]]
-    assert count_events(_item(stack, keys.member_pk("m-sender"), keys.request_sk("req-flaky"))) == 1
+    assert count_events(_request(stack, "req-flaky")) == 1
 
 
 def test_the_latest_preferences_win_whatever_the_arrival_order(
@@ -254,11 +251,11 @@ def test_the_latest_preferences_win_whatever_the_arrival_order(
     result = _drain(stack, process_events)
 
     assert len(result.succeeded) == 4
-    profile = _item(stack, keys.member_pk("m-sender"), keys.PROFILE_SK)
-    assert profile["email"]["S"] == "new@example.com"
-    assert profile["timezone"]["S"] == "Asia/Kolkata"
-    assert count_events(profile) == 2
-    assert _quarantine_items(stack) == []
+    profile = stored_profile(stack.table, "m-sender")
+    assert profile.email == "new@example.com"
+    assert profile.timezone == "Asia/Kolkata"
+    assert len(profile.events) == 2
+    assert all_quarantined(stack.table) == []
 
 
 def test_the_handler_logs_ids_and_codes_but_no_personal_data(
@@ -301,12 +298,10 @@ def test_a_redelivery_to_the_same_container_costs_no_write(
     _publish(stack, body(event), body(original), body(conflicting), body(preferences()))
     _publish(stack, body(preferences()))
     _drain(stack, process_events)
-    updates = [params["Key"]["sk"]["S"] for params in calls]
-    assert updates.count("REQUEST#req-1") == 1  # the redelivery is answered from memory
-    assert updates.count("PROFILE") == 1
-    assert [item["error_code"]["S"] for item in _quarantine_items(stack)] == [
-        "conflicting_duplicate"
-    ]
+    updates = [_sort_key(params) for params in calls]
+    assert updates.count(keys.request_sk("req-1")) == 1  # the redelivery is answered from memory
+    assert updates.count(keys.PROFILE_SK) == 1
+    assert [entry.error_code for entry in all_quarantined(stack.table)] == ["conflicting_duplicate"]
 
 
 def test_a_late_sent_event_reclassifies_the_request_without_an_extra_write(
@@ -316,13 +311,13 @@ def test_a_late_sent_event_reclassifies_the_request_without_an_extra_write(
     now = T0 + timedelta(days=3)
     _publish(stack, body(answer("declined", note="Sorry, not for me.")))
     _drain(stack, process_events)
-    item = _item(stack, keys.member_pk("m-sender"), keys.request_sk("req-1"))
+    item = _request(stack, "req-1")
     before = request_status(request_events(item), now).classification
     assert before.primary_reason is ReasonCode.UNKNOWN  # nothing to go on yet
 
     _publish(stack, body(sent(note=None)))  # the sent event arrives after the decline
     _drain(stack, process_events)
-    item = _item(stack, keys.member_pk("m-sender"), keys.request_sk("req-1"))
+    item = _request(stack, "req-1")
     after = request_status(request_events(item), now).classification
     assert set(after.reasons) >= {ReasonCode.NO_NOTE, ReasonCode.NO_COMMON_GROUND}
     assert len(calls) == 2  # one write per event: the reasons are derived when read

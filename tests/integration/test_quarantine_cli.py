@@ -8,12 +8,13 @@ from pathlib import Path
 import boto3
 import pytest
 
-from rapport.adapters.dynamodb.items import count_events
+from rapport.adapters.dynamodb.items import count_events, request_key
 from rapport_cli.local.event_source import drain
 from rapport_cli.local.lambda_runtime import Handler
 from rapport_cli.local.stack import LocalStack
 from rapport_cli.main import main
 from tests.support.events import body, sent
+from tests.support.table import get
 
 pytestmark = pytest.mark.integration
 
@@ -85,8 +86,5 @@ def test_a_quarantined_event_is_inspected_fixed_and_redriven_once(
     result = drain(sqs, queue, process_events, function_name="f", batch_size=10, region="us-east-1")
 
     assert len(result.succeeded) == 1
-    item = boto3.client("dynamodb").get_item(
-        TableName=stack.table,
-        Key={"pk": {"S": "MEMBER#m-sender"}, "sk": {"S": "REQUEST#req-fix"}},
-    )["Item"]
+    item = get(stack.table, request_key("m-sender", "req-fix"))
     assert count_events(item) == 1

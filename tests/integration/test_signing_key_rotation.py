@@ -12,8 +12,7 @@ from typing import Any
 import boto3
 import pytest
 
-from rapport.adapters.aws import client, reset_clients
-from rapport.adapters.dynamodb import keys
+from rapport.adapters.aws import reset_clients
 from rapport.adapters.dynamodb.event_store import DynamoEventStore
 from rapport.adapters.secrets import KEY_MAX_AGE, SigningKeyCache, signing_keys
 from rapport.digest import tokens
@@ -24,6 +23,7 @@ from rapport_cli.local.server import patched_environ
 from rapport_cli.local.stack import LocalStack
 from rapport_cli.local.template import LogicalId
 from tests.support.events import body, preferences
+from tests.support.table import stored_profile
 
 pytestmark = pytest.mark.integration
 
@@ -62,11 +62,7 @@ def _subscribed_member(stack: LocalStack) -> str:
 
 
 def _digests_enabled(stack: LocalStack, member: str) -> bool:
-    item = client("dynamodb").get_item(
-        TableName=stack.table,
-        Key={"pk": {"S": keys.member_pk(member)}, "sk": {"S": keys.PROFILE_SK}},
-    )["Item"]
-    return bool(item["digest_enabled"]["BOOL"])
+    return stored_profile(stack.table, member).digest_enabled
 
 
 def _unsubscribe(host: FunctionHost, token: str) -> Any:

@@ -21,8 +21,16 @@ import boto3
 import pytest
 
 from rapport.adapters.aws import reset_clients
-from rapport.adapters.dynamodb import keys
-from rapport.adapters.dynamodb.items import Kind, event_attribute, kind_of
+from rapport.adapters.dynamodb.items import (
+    Kind,
+    ProfileItem,
+    QuarantinedEvent,
+    event_attribute,
+    key_of,
+    kind_of,
+    profile_key,
+    request_key,
+)
 from rapport.identity import event_key
 from rapport.validation import parse_event
 from rapport_cli.local.lambda_runtime import FunctionHost, LocalContext
@@ -31,6 +39,7 @@ from rapport_cli.local.template import LogicalId
 from tests.reliability.corpus import VALID, VICTIM, Case, documented_error_codes, load_cases
 from tests.reliability.pii import leaks, personal_strings
 from tests.support.events import body, sent
+from tests.support.table import find, member_items, quarantined_on
 
 pytestmark = pytest.mark.integration
 
@@ -47,7 +56,7 @@ class Outcome:
     failures: list[str]
     disposition: str | None
     error_code: str | None
-    quarantine: dict[str, Any] | None
+    quarantine: QuarantinedEvent | None
     problems: list[str] = field(default_factory=list)
 
 
@@ -73,32 +82,17 @@ def _record(message_id: str, text: str, sent_at: datetime) -> dict[str, Any]:
 def _partition(table: str, member: str) -> list[dict[str, Any]]:
     """The member's data; links to quarantined payloads that name them are not their data but
     the way to erase it, and a bad case naming the member adds one by design."""
-    items = boto3.client("dynamodb").query(
-        TableName=table,
-        KeyConditionExpression="pk = :pk",
-        ExpressionAttributeValues={":pk": {"S": keys.member_pk(member)}},
-        ConsistentRead=True,
-    )["Items"]
-    return [item for item in items if kind_of(item) is not Kind.NAMED_IN]
-
-
-def _item(table: str, pk: str, sk: str) -> dict[str, Any] | None:
-    item = (
-        boto3.client("dynamodb")
-        .get_item(TableName=table, Key={"pk": {"S": pk}, "sk": {"S": sk}}, ConsistentRead=True)
-        .get("Item")
-    )
-    return dict(item) if item else None
+    return [item for item in member_items(table, member) if kind_of(item) is not Kind.NAMED_IN]
 
 
 def _event_is_stored(table: str, text: str) -> bool:
     event = parse_event(text)
     data: Any = event.data
     if event.type.endswith("preferences_updated"):
-        pk, sk = keys.member_pk(data.member_id), keys.PROFILE_SK
+        stored_under = profile_key(data.member_id)
     else:
-        pk, sk = keys.member_pk(data.sender_id), keys.request_sk(data.request_id)
-    item = _item(table, pk, sk)
+        stored_under = request_key(data.sender_id, data.request_id)
+    item = find(table, stored_under)
     return item is not None and event_attribute(event_key(event)) in item
 
 
@@ -106,18 +100,9 @@ def _event_is_stored(table: str, text: str) -> bool:
 CASES_PER_BATCH = 8
 
 
-def _quarantined(table: str) -> dict[str, dict[str, Any]]:
-    """Every quarantine item of the day the corpus was enqueued, by SQS message id."""
-    paginator = boto3.client("dynamodb").get_paginator("query")
-    items: dict[str, dict[str, Any]] = {}
-    for page in paginator.paginate(
-        TableName=table,
-        KeyConditionExpression="pk = :pk",
-        ExpressionAttributeValues={":pk": {"S": keys.quarantine_pk(ENQUEUED)}},
-        ConsistentRead=True,
-    ):
-        items.update({item["message_id"]["S"]: item for item in page["Items"]})
-    return items
+def _quarantined(table: str) -> dict[str, QuarantinedEvent]:
+    """Every quarantined input of the day the corpus was enqueued, by SQS message id."""
+    return {entry.message_id: entry for entry in quarantined_on(table, ENQUEUED)}
 
 
 @pytest.fixture(scope="module")
@@ -210,15 +195,15 @@ def test_each_bad_case_is_quarantined_with_its_stable_code(
         case = outcome.case
         if case.handler in VALID:
             continue
-        quarantine = outcome.quarantine or {}
+        quarantine = outcome.quarantine
         got = (
             outcome.disposition,
             outcome.error_code,
-            quarantine.get("error_code", {}).get("S"),
+            None if quarantine is None else quarantine.error_code,
         )
         if got != ("quarantined", case.handler, case.handler):
             wrong[case.name] = got
-        elif not quarantine.get("message", {}).get("S"):
+        elif quarantine is None or not quarantine.message:
             wrong[case.name] = ("quarantined without a message for a person",)
     assert wrong == {}
 
@@ -251,8 +236,9 @@ def test_no_case_disturbs_its_batch_or_another_members_data(
     assert all(not outcome.failures for outcome in outcomes)
     # The key-injection cases landed in partitions of their own, not in the victim's.
     victim = _partition(stack.table, VICTIM)
-    assert sorted(item["sk"]["S"] for item in victim) == ["PROFILE", "REQUEST#req-v1"]
-    assert victim[0]["email"]["S"] == "victim.person@example.org"
+    # A query returns the partition in sort-key order: the profile, then the request.
+    assert [key_of(item) for item in victim] == [profile_key(VICTIM), request_key(VICTIM, "req-v1")]
+    assert ProfileItem.decode(victim[0]).email == "victim.person@example.org"
 
 
 def test_the_handler_logs_no_personal_data(

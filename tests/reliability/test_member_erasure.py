@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import uuid
-import zlib
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -21,7 +20,16 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from rapport.adapters.dynamodb import keys
 from rapport.adapters.dynamodb.digest_store import DynamoDigestStore
+from rapport.adapters.dynamodb.items import (
+    MEMBER_REF,
+    PAYLOAD_ZLIB,
+    Kind,
+    key_of,
+    payload_of,
+    string,
+)
 from rapport.adapters.dynamodb.member_data import erase_member, export_member
 from rapport.erasure import ERASED_MEMBER
 from rapport.state import request_status
@@ -29,6 +37,7 @@ from rapport_cli.local.lambda_runtime import Handler
 from rapport_cli.local.stack import LocalStack
 from tests.support.events import answer, body, preferences, sent
 from tests.support.local_aws import deliver
+from tests.support.table import of_kind, scan
 
 pytestmark = pytest.mark.integration
 
@@ -61,14 +70,9 @@ def _unparsable(member_id: str, email: str, tag: str) -> list[str]:
 def _item_text(item: dict[str, Any]) -> str:
     """An item as text, with a compressed payload decompressed: where a leak would show."""
     text = json.dumps(item, default=str, ensure_ascii=False)
-    if "payload_zlib" in item:
-        text += zlib.decompress(item["payload_zlib"]["B"]).decode("utf-8")
+    if PAYLOAD_ZLIB in item:
+        text += payload_of(item)
     return text
-
-
-def _scan(table: str) -> list[dict[str, Any]]:
-    pages = boto3.client("dynamodb").get_paginator("scan").paginate(TableName=table)
-    return [item for page in pages for item in page["Items"]]
 
 
 def _digest_inputs(table: str, member_id: str, erased: str | None = None) -> list[Any]:
@@ -158,13 +162,13 @@ def test_after_erasure_nothing_of_the_member_is_left_and_nobody_else_changes(
     deliver(process_events, stream.bodies, AS_OF)
     table = stack.table
     expected = {member: _digest_inputs(table, member, erased=victim) for member in others}
-    held = [item for item in _scan(table) if victim in _item_text(item)]
+    held = [item for item in scan(table) if victim in _item_text(item)]
     assert held  # the check below can fail: the victim's data is there before
 
     erase_member(table, victim)
 
     leaks = [
-        text for item in _scan(table) for text in stream.private[victim] if text in _item_text(item)
+        text for item in scan(table) for text in stream.private[victim] if text in _item_text(item)
     ]
     assert leaks == []
     assert {member: _digest_inputs(table, member) for member in others} == expected
@@ -205,7 +209,7 @@ def test_a_recipient_whose_payloads_never_parsed_is_exported_and_erased(
     assert (erasure.deleted, erasure.redacted) == (6, 1)  # 3 links, 3 payloads; 1 request
 
     for secret in (recipient, "recipient.ex@example.org", "Programme Director", DECLINES[0]):
-        assert [item for item in _scan(table) if secret in _item_text(item)] == []
+        assert [item for item in scan(table) if secret in _item_text(item)] == []
     after = request_status(DynamoDigestStore(table).member_requests(sender)[0], AS_OF)
     assert after.outcome is before.outcome
     assert after.decided_at == before.decided_at
@@ -246,7 +250,7 @@ def test_a_second_recipient_for_one_request_is_refused_and_both_can_be_erased(
     erase_member(table, first)
     erase_member(table, second)
     for theirs in (first, second, "Head of the first", "Head of the second"):
-        assert [item for item in _scan(table) if theirs in _item_text(item)] == []
+        assert [item for item in scan(table) if theirs in _item_text(item)] == []
     [history] = DynamoDigestStore(table).member_requests(sender)
     assert [event.data.sender_id for event in history] == [sender]
 
@@ -259,15 +263,16 @@ def test_quarantine_items_linked_the_old_way_are_still_exported_and_erased(
     table = stack.table
     deliver(process_events, ['{"specversion": "1.0", "note": "old.way@example.org"}'], AS_OF)
     dynamodb = boto3.client("dynamodb")
-    [item] = [item for item in _scan(table) if item["kind"]["S"] == "quarantine"]
+    [item] = of_kind(scan(table), Kind.QUARANTINE)
     dynamodb.update_item(
         TableName=table,
-        Key={"pk": item["pk"], "sk": item["sk"]},
-        UpdateExpression="SET member_ref = :ref",
-        ExpressionAttributeValues={":ref": {"S": "MEMBER#m-old-way"}},
+        Key=key_of(item),
+        UpdateExpression="SET #ref = :ref",
+        ExpressionAttributeNames={"#ref": MEMBER_REF},
+        ExpressionAttributeValues={":ref": string(keys.member_pk("m-old-way"))},
     )
     assert [row["payload"] for row in export_member(table, "m-old-way")["quarantined"]] == [
-        item["payload"]["S"]
+        payload_of(item)
     ]
     assert erase_member(table, "m-old-way").deleted == 1
-    assert [row for row in _scan(table) if "old.way@example.org" in _item_text(row)] == []
+    assert [row for row in scan(table) if "old.way@example.org" in _item_text(row)] == []

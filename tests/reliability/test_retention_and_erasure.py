@@ -8,16 +8,15 @@ from __future__ import annotations
 import json
 import time
 import uuid
+from collections import Counter
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-import boto3
 import pytest
 
-from rapport.adapters.dynamodb import keys
 from rapport.adapters.dynamodb.digest_store import DynamoDigestStore
 from rapport.adapters.dynamodb.event_store import DynamoEventStore
-from rapport.adapters.dynamodb.items import EXPIRES_AT, Kind, NamedLink, kind_of, quarantine_key
+from rapport.adapters.dynamodb.items import EXPIRES_AT, Kind, QuarantineItem, integer, kind_of
 from rapport.adapters.dynamodb.member_data import erase_member, export_member
 from rapport.adapters.dynamodb.quarantine import get_quarantined, list_quarantined
 from rapport.adapters.dynamodb.retention import Retention
@@ -28,6 +27,7 @@ from rapport_cli.local.stack import LocalStack
 from rapport_cli.local.template import LogicalId, load_template
 from tests.support.events import answer, body, preferences, sent
 from tests.support.local_aws import deliver
+from tests.support.table import linked_quarantine, member_items, of_kind, scan
 
 pytestmark = pytest.mark.integration
 
@@ -37,25 +37,21 @@ DAY = 86_400
 
 
 def _member_items(table: str, member: str) -> list[dict[str, Any]]:
-    dynamodb = boto3.client("dynamodb")
-    partition = dynamodb.query(
-        TableName=table,
-        KeyConditionExpression="pk = :pk",
-        ExpressionAttributeValues={":pk": {"S": keys.member_pk(member)}},
-        ConsistentRead=True,
-    )["Items"]
+    partition = member_items(table, member)
     # The partition links to the quarantined payloads naming the member.
-    return list(partition) + [
-        dynamodb.get_item(
-            TableName=table, Key=quarantine_key(NamedLink.decode(link).quarantine_id)
-        )["Item"]
-        for link in partition
-        if kind_of(link) is Kind.NAMED_IN
-    ]
+    linked = linked_quarantine(table, partition)
+    assert None not in linked, "a link outlives the quarantine item it points to"
+    return partition + [item for item in linked if item is not None]
 
 
-def _everything(table: str) -> list[dict[str, Any]]:
-    return list(boto3.client("dynamodb").scan(TableName=table, ConsistentRead=True)["Items"])
+def _kind(item: dict[str, Any]) -> Kind:
+    kind = kind_of(item)
+    assert kind is not None, item
+    return kind
+
+
+def _expires_at(item: dict[str, Any]) -> int:
+    return integer(item, EXPIRES_AT)
 
 
 def _history(handler: Handler, stack: LocalStack, member: str) -> None:
@@ -81,16 +77,16 @@ def test_every_item_gets_a_ttl_from_the_retention_setting(
     stack: LocalStack, process_events: Handler
 ) -> None:
     _history(process_events, stack, "m-ttl")
-    items = _everything(stack.table)
+    items = scan(stack.table)
     days = int(stack.functions[LogicalId.PROCESS_EVENTS].environment["RETENTION_DAYS"])
     assert days == int(load_template()["Parameters"]["RetentionDays"]["Default"])
-    kinds = {item["kind"]["S"] for item in items}
-    assert kinds == {"request", "profile", "quarantine", "named_in", "digest"}
+    kinds = {_kind(item) for item in items}
+    assert kinds == {Kind.REQUEST, Kind.PROFILE, Kind.QUARANTINE, Kind.NAMED_IN, Kind.DIGEST}
     expected = time.time() + days * DAY
     for item in items:
         # A link to a quarantined payload outlives it by a week (TTL deletes in no set order).
-        margin = 7 * DAY if item["kind"]["S"] == "named_in" else 0
-        assert abs(int(item[EXPIRES_AT]["N"]) - expected - margin) < 120, item["kind"]
+        margin = 7 * DAY if _kind(item) is Kind.NAMED_IN else 0
+        assert abs(_expires_at(item) - expected - margin) < 120, _kind(item)
     ttl = load_template()["Resources"][LogicalId.TABLE]["Properties"]["TimeToLiveSpecification"]
     assert ttl == {"AttributeName": EXPIRES_AT, "Enabled": True}
 
@@ -119,8 +115,8 @@ def test_reads_ignore_items_past_their_ttl(stack: LocalStack, process_events: Ha
     retention = _expired(stack, "m-expired")
     held = _member_items(table, "m-expired")
     assert len(held) >= 4  # moto never deletes them...
-    data = [item for item in held if item["kind"]["S"] != "named_in"]  # links outlive items
-    assert all(int(item[EXPIRES_AT]["N"]) < time.time() for item in data)
+    data = [item for item in held if _kind(item) is not Kind.NAMED_IN]  # links outlive items
+    assert all(_expires_at(item) < time.time() for item in data)
 
     # ...but every read treats them as gone.
     digests = DynamoDigestStore(table, retention)
@@ -128,7 +124,9 @@ def test_reads_ignore_items_past_their_ttl(stack: LocalStack, process_events: Ha
     assert digests.member_requests("m-expired") == []
     assert [due.member_id for due in digests.due_at(NOW + timedelta(days=30))] == []
     assert list(list_quarantined(table, NOW.date(), retention)) == []
-    quarantine_ids = [item["sk"]["S"] for item in held if item["kind"]["S"] == "quarantine"]
+    quarantine_ids = [
+        QuarantineItem.decode(item).quarantine_id for item in of_kind(held, Kind.QUARANTINE)
+    ]
     assert quarantine_ids
     assert get_quarantined(table, quarantine_ids[0], retention) is None
     export = export_member(table, "m-expired")
@@ -151,23 +149,18 @@ def test_erasure_removes_every_item_of_the_member_and_nothing_else(
     _expired(stack, "m-erase")  # items past their TTL are erased too
     keep_before = _member_items(table, "m-keep")
     erase_items = _member_items(table, "m-erase")
-    kinds = sorted(item["kind"]["S"] for item in erase_items)
-    assert kinds == [
-        "digest",
-        "digest",
-        "named_in",
-        "named_in",
-        "profile",
-        "quarantine",
-        "quarantine",
-        "request",
-        "request",
-    ]
+    assert Counter(_kind(item) for item in erase_items) == {
+        Kind.DIGEST: 2,
+        Kind.NAMED_IN: 2,
+        Kind.PROFILE: 1,
+        Kind.QUARANTINE: 2,
+        Kind.REQUEST: 2,
+    }
 
     erasure = erase_member(table, "m-erase")
 
     assert erasure.deleted == len(erase_items)
     assert erasure.redacted == 0
     assert _member_items(table, "m-erase") == []  # the proof: the same queries find nothing
-    assert [item for item in _everything(table) if "m-erase" in json.dumps(item)] == []
+    assert [item for item in scan(table) if "m-erase" in json.dumps(item)] == []
     assert _member_items(table, "m-keep") == keep_before

@@ -12,15 +12,14 @@ import json
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
 
 import boto3
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from rapport.adapters.dynamodb import keys
 from rapport.adapters.dynamodb.digest_store import DynamoDigestStore
+from rapport.adapters.dynamodb.items import request_key
 from rapport.adapters.dynamodb.member_data import export_member
 from rapport.digest.insights import build_insights
 from rapport.digest.render import render_digest
@@ -28,6 +27,7 @@ from rapport_cli.local.lambda_runtime import Handler
 from rapport_cli.local.stack import LocalStack
 from tests.support.events import answer, body, preferences, sent
 from tests.support.local_aws import deliver
+from tests.support.table import get
 
 pytestmark = pytest.mark.integration
 
@@ -145,14 +145,10 @@ def test_the_isolation_check_catches_a_foreign_item(
     assert foreign_text(_member_view(table, alice.member_id), alice, [alice, bob]) == []
 
     # A bug that wrote Bob's request into Alice's partition would show up in her digest.
-    dynamodb = boto3.client("dynamodb")
-    item: dict[str, Any] = dynamodb.get_item(
-        TableName=table,
-        Key={"pk": {"S": keys.member_pk(bob.member_id)}, "sk": {"S": keys.request_sk("req-1")}},
-    )["Item"]
-    item["pk"] = {"S": keys.member_pk(alice.member_id)}
-    item["sk"] = {"S": keys.request_sk("req-planted")}
-    dynamodb.put_item(TableName=table, Item=item)
+    item = get(table, request_key(bob.member_id, "req-1"))
+    # Only the key changes: every other attribute, Bob's ids and words included, is as stored.
+    item |= request_key(alice.member_id, "req-planted")
+    boto3.client("dynamodb").put_item(TableName=table, Item=item)
     assert foreign_text(_member_view(table, alice.member_id), alice, [alice, bob]) == [
         "Bob's private note",
         "m-iso-bob",

@@ -32,9 +32,10 @@ from rapport.adapters.dynamodb.items import (
     ClaimStatus,
     DigestItem,
     ProfileItem,
+    digest_key,
     flag,
-    key,
     number,
+    profile_key,
     string,
 )
 from rapport.adapters.dynamodb.request_history import request_events
@@ -50,10 +51,6 @@ DUE_PAGE_SIZE = 500
 _CLAIMED = string(ClaimStatus.CLAIMED)
 #: ``status`` is a reserved word in expressions.
 _STATUS_NAME = {"#status": STATUS}
-
-
-def _profile_key(member_id: str) -> dict[str, Any]:
-    return key(keys.member_pk(member_id), keys.PROFILE_SK)
 
 
 class DynamoDigestStore:
@@ -83,7 +80,7 @@ class DynamoDigestStore:
     def profile(self, member_id: str) -> MemberProfile | None:
         item = (
             client("dynamodb")
-            .get_item(TableName=self.table_name, Key=_profile_key(member_id), ConsistentRead=True)
+            .get_item(TableName=self.table_name, Key=profile_key(member_id), ConsistentRead=True)
             .get("Item")
         )
         if not item or not self.retention.live(item):
@@ -124,9 +121,6 @@ class DynamoDigestStore:
             )
         return requests
 
-    def _claim_key(self, member_id: str, week_start: date) -> dict[str, Any]:
-        return key(keys.member_pk(member_id), keys.digest_sk(week_start))
-
     def claim(self, member_id: str, week_start: date, now: datetime, lease: timedelta) -> Claim:
         token = uuid.uuid4().hex
         claimed = DigestItem(
@@ -160,7 +154,7 @@ class DynamoDigestStore:
         try:
             client("dynamodb").delete_item(
                 TableName=self.table_name,
-                Key=self._claim_key(member_id, week_start),
+                Key=digest_key(member_id, week_start),
                 ConditionExpression=f"{CLAIM_TOKEN} = :token AND #status = :claimed",
                 ExpressionAttributeNames=_STATUS_NAME,
                 ExpressionAttributeValues={":token": string(claim.token), ":claimed": _CLAIMED},
@@ -175,7 +169,7 @@ class DynamoDigestStore:
         with transient_as_domain():  # the core retries a record it could not write
             client("dynamodb").update_item(
                 TableName=self.table_name,
-                Key=self._claim_key(settled.member_id, settled.week_start),
+                Key=digest_key(settled.member_id, settled.week_start),
                 UpdateExpression=(
                     f"SET #status = :status, #detail = :detail, {EXPIRES_AT} = :exp"
                     f" REMOVE {LEASE_UNTIL}"
@@ -212,7 +206,7 @@ class DynamoDigestStore:
         try:
             with transient_as_domain():
                 client("dynamodb").update_item(
-                    TableName=self.table_name, Key=_profile_key(member_id), **request
+                    TableName=self.table_name, Key=profile_key(member_id), **request
                 )
         except ClientError as error:
             if outcome(error) is not Outcome.CONDITION_FAILED:
@@ -256,7 +250,7 @@ class DynamoDigestStore:
         try:
             client("dynamodb").update_item(
                 TableName=self.table_name,
-                Key=_profile_key(member_id),
+                Key=profile_key(member_id),
                 UpdateExpression=(
                     f"SET {DIGEST_ENABLED} = :off, {PREFERENCES_ORDER} = :order,"
                     f" {UNSUBSCRIBED_AT} = :at, {EXPIRES_AT} = :exp"

@@ -126,6 +126,25 @@ def key_of(item: Item) -> dict[str, AttributeValue]:
     return {PK: item[PK], SK: item[SK]}
 
 
+def request_key(sender_id: str, request_id: str) -> dict[str, AttributeValue]:
+    """The table key of a request, which lives in its sender's partition."""
+    return key(keys.member_pk(sender_id), keys.request_sk(request_id))
+
+
+def profile_key(member_id: str) -> dict[str, AttributeValue]:
+    return key(keys.member_pk(member_id), keys.PROFILE_SK)
+
+
+def digest_key(member_id: str, week_start: date) -> dict[str, AttributeValue]:
+    """The table key of a member-week's digest claim."""
+    return key(keys.member_pk(member_id), keys.digest_sk(week_start))
+
+
+def named_key(member_id: str, quarantine_id: str) -> dict[str, AttributeValue]:
+    """The table key of the link from a member's partition to a quarantined payload."""
+    return key(keys.member_pk(member_id), keys.named_sk(quarantine_id))
+
+
 def quarantine_key(quarantine_id: str) -> dict[str, AttributeValue] | None:
     """The table key of a quarantine item, or None if the id names no day."""
     day = keys.quarantine_day(quarantine_id)
@@ -239,7 +258,7 @@ class RequestItem:
 
     def encode(self) -> dict[str, AttributeValue]:
         item = {
-            **key(keys.member_pk(self.sender_id), keys.request_sk(self.request_id)),
+            **request_key(self.sender_id, self.request_id),
             KIND: string(Kind.REQUEST),
             SENDER_ID: string(self.sender_id),
             REQUEST_ID: string(self.request_id),
@@ -284,7 +303,7 @@ class ProfileItem:
 
     def encode(self) -> dict[str, AttributeValue]:
         item = {
-            **key(keys.member_pk(self.member_id), keys.PROFILE_SK),
+            **profile_key(self.member_id),
             KIND: string(Kind.PROFILE),
             MEMBER_ID: string(self.member_id),
             EMAIL: string(self.email),
@@ -357,7 +376,7 @@ class DigestItem:
 
     def encode(self) -> dict[str, AttributeValue]:
         item = {
-            **key(keys.member_pk(self.member_id), keys.digest_sk(self.week_start)),
+            **digest_key(self.member_id, self.week_start),
             KIND: string(Kind.DIGEST),
             STATUS: string(self.status),
         }
@@ -479,7 +498,7 @@ class NamedLink:
 
     def encode(self) -> dict[str, AttributeValue]:
         return {
-            **key(keys.member_pk(self.member_id), keys.named_sk(self.quarantine_id)),
+            **named_key(self.member_id, self.quarantine_id),
             KIND: string(Kind.NAMED_IN),
             QUARANTINE_ID: string(self.quarantine_id),
         }

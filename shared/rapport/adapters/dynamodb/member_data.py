@@ -36,9 +36,9 @@ from rapport.adapters.dynamodb.items import (
     ProfileItem,
     QuarantineItem,
     RequestItem,
-    key,
     key_of,
     kind_of,
+    named_key,
     payload_of,
     quarantine_key,
     string,
@@ -269,7 +269,7 @@ def erase_member(table: str, member_id: str) -> Erasure:
         # A payload naming others too is linked from their partitions: those links go with it.
         quarantine_id = QuarantineItem.decode(item).quarantine_id
         others_links += [
-            key(keys.member_pk(other), keys.named_sk(quarantine_id))
+            named_key(other, quarantine_id)
             for other in members_named(payload_of(item))
             if other != member_id
         ]
