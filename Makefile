@@ -163,13 +163,14 @@ build: $(SAM_VENV)/.installed $(STAMP)
 clean:
 	rm -rf $(VENV) $(VENV_313) $(UV_VENV) $(SAM_VENV) $(CHECKOV_VENV) $(CDK_VENV) $(ASYNCAPI_LINT)/node_modules out build .mypy_cache .ruff_cache .pytest_cache .hypothesis
 
-# What deploys is the template after the SAM transform, so checkov scans that too: translated
-# offline (infra/cdk/sam_translate.py, which the CDK app includes too). A SAM resource's
-# skips cover what SAM generates from it, e.g. the function URL of UnsubscribeFunction.
+# What deploys is the template after the SAM transform, so cfn-lint and checkov check that too:
+# translated offline (infra/cdk/sam_translate.py, which the CDK app includes too). A SAM
+# resource's skips cover what SAM generates from it, e.g. the function URL of UnsubscribeFunction.
 TRANSLATED := build/translated/template.json
 
 security-translated: $(CHECKOV_VENV)/.installed $(STAMP)
 	$(BIN)/python infra/cdk/sam_translate.py --out $(TRANSLATED)
+	$(BIN)/cfn-lint --regions us-east-1 -- $(TRANSLATED)
 	$(CHECKOV_VENV)/bin/checkov --file $(TRANSLATED) --framework cloudformation \
 	  --skip-download --compact --quiet
 

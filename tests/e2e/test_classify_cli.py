@@ -40,6 +40,13 @@ def test_seed_case_end_to_end() -> None:
     assert lines[1]["primary_reason"] == "doesnt_recognize"
 
 
+def test_the_cli_reports_the_language() -> None:
+    line = json.dumps({"note": "Keine Recruiter, danke.", "request": None, "outcome": "declined"})
+    done = run(stdin=line + "\n")
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["language"] == "de"
+
+
 @pytest.mark.parametrize(
     ("bad_line", "fragment"),
     [

@@ -12,7 +12,7 @@ import os
 from hypothesis import settings
 
 QUICK = os.environ.get("RAPPORT_QUICK_TESTS") == "1"
-QUICK_EXAMPLES = 20
+QUICK_EXAMPLES = 10
 
 settings.register_profile("quick", max_examples=QUICK_EXAMPLES)
 if QUICK:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 import itertools
 import json
 import math
 import tracemalloc
 from collections import Counter, defaultdict
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
@@ -40,15 +41,17 @@ NOISY = GeneratorConfig(
 )
 
 
-def lines_of(config: GeneratorConfig) -> list[GeneratedLine]:
-    return list(generate(config))
+#: A stream the size of real traffic: generated and parsed once, for the tests of its shape.
+TRAFFIC = GeneratorConfig(members=150, weeks=6, seed=8)
 
 
-def valid_events(config: GeneratorConfig) -> list[RapportEvent]:
-    return [parse_event(line.text) for line in generate(config) if line.kind == "event"]
+@functools.cache
+def traffic() -> tuple[tuple[GeneratedLine, ...], tuple[RapportEvent, ...]]:
+    lines = tuple(generate(TRAFFIC))
+    return lines, tuple(parse_event(line.text) for line in lines if line.kind == "event")
 
 
-def by_request(events: list[RapportEvent]) -> dict[tuple[str, str], list[RequestEvent]]:
+def by_request(events: Sequence[RapportEvent]) -> dict[tuple[str, str], list[RequestEvent]]:
     grouped: dict[tuple[str, str], list[RequestEvent]] = defaultdict(list)
     for event in events:
         if not isinstance(event, PreferencesUpdated):
@@ -180,8 +183,7 @@ def test_outcomes_are_consistent() -> None:
 
 
 def test_the_stream_looks_like_real_traffic() -> None:
-    config = GeneratorConfig(members=150, weeks=6, seed=8)
-    events = valid_events(config)
+    lines, events = traffic()
     requests = by_request(events)
     outcome_types = Counter(
         kind(answers[0]) if (answers := answers_of(request_events)) else "unanswered"
@@ -191,7 +193,7 @@ def test_the_stream_looks_like_real_traffic() -> None:
     assert 0.2 < outcome_types["accepted"] / len(requests) < 0.45
 
     # members in several timezones, each with preferences before their first request
-    zones = Counter(json.loads(line.text)["data"].get("timezone") for line in generate(config))
+    zones = Counter(json.loads(line.text)["data"].get("timezone") for line in lines)
     assert len(zones) - 1 >= 6
     first_seen: dict[str, str] = {}
     for event in sorted(events, key=lambda event: event.time):
@@ -213,7 +215,7 @@ def test_the_stream_looks_like_real_traffic() -> None:
 
 
 def test_acceptance_depends_on_prior_interaction() -> None:
-    events = valid_events(GeneratorConfig(members=150, weeks=6, seed=9))
+    _, events = traffic()
     accepted: dict[str, list[bool]] = defaultdict(list)
     for request_events in by_request(events).values():
         sent = next(event for event in request_events if isinstance(event, RequestSent))

@@ -1,8 +1,10 @@
-"""The SAM template translates offline, lints clean, and matches the code it deploys."""
+"""The SAM template translates offline and matches the code it deploys.
+
+`make security-translated` lints the translation (cfn-lint) and scans it (checkov).
+"""
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import pytest
@@ -20,13 +22,6 @@ from tests.support.iam import translated_template
 @pytest.fixture(scope="module")
 def translated() -> dict[str, Any]:
     return translated_template()
-
-
-def test_the_translated_template_lints_clean(translated: dict[str, Any]) -> None:
-    from cfnlint.api import ManualArgs, lint  # seconds to import: only where it runs
-
-    matches = lint(json.dumps(translated), config=ManualArgs(regions=["us-east-1"]))
-    assert [str(match) for match in matches] == []
 
 
 def test_every_function_is_python313_on_arm64_with_tracing(translated: dict[str, Any]) -> None:

@@ -267,12 +267,6 @@ def test_model_evidence_quotes_the_note_exactly_in_its_own_script() -> None:
     assert len(quoted) < len(note)
 
 
-def test_the_cli_reports_the_language() -> None:
-    line = json.dumps({"note": "Keine Recruiter, danke.", "request": None, "outcome": "declined"})
-    output = _python("-m", "rapport_cli.main", "classify", stdin=line + "\n")
-    assert json.loads(output)["language"] == "de"
-
-
 #: Thresholds a little under the figures measured when the model was frozen
 #: (docs/classification.md), so a regression fails and noise does not.
 ACCURACY = 0.84
