@@ -41,7 +41,7 @@ from tests.support.fakes import FakeDynamoDB
 REPETITIONS = 9
 
 
-def _load_handler() -> ModuleType:
+def load_handler() -> ModuleType:
     spec = importlib.util.spec_from_file_location(
         "bench_process_events", ROOT / "functions" / "process_events" / "app.py"
     )
@@ -58,7 +58,7 @@ def main() -> None:
     result_stream = sys.stdout
     # Powertools binds its handlers to sys.stdout when the logger is made: logs and EMF go here.
     sys.stdout = open(os.devnull, "w", encoding="utf-8")  # noqa: SIM115
-    app = _load_handler()
+    app = load_handler()
 
     from rapport.adapters.dynamodb import event_store, quarantine
     from rapport.contract import EVENT_MODELS
