@@ -88,7 +88,9 @@ def peer_handler(dynamodb: Any) -> Handler:
     config = IdempotencyConfig(event_key_jmespath="id", expires_after_seconds=3600)
     serializer = TypeSerializer()
 
-    @idempotent_function(data_keyword_argument="event", config=config, persistence_store=persistence)
+    @idempotent_function(  # type: ignore[untyped-decorator]
+        data_keyword_argument="event", config=config, persistence_store=persistence
+    )
     def store(event: RapportEvent) -> dict[str, str]:
         item = {"pk": event.id, "sk": event.type, "event": event.model_dump_json()}
         dynamodb.put_item(
@@ -107,8 +109,10 @@ def peer_handler(dynamodb: Any) -> Handler:
         response = process_partial_response(
             event=event, record_handler=record_handler, processor=processor, context=context
         )
-        metrics.add_metric(name="EventsProcessed", unit=MetricUnit.Count, value=len(event["Records"]))
-        return response
+        metrics.add_metric(
+            name="EventsProcessed", unit=MetricUnit.Count, value=len(event["Records"])
+        )
+        return dict(response)
 
     return lambda_handler
 
@@ -177,9 +181,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     writes: dict[str, dict[str, Any]] = {}
     for name, handle in designs.items():  # also the warm-up: imports, models, clients
         run(handle, len(batches))
-        stored = (
-            len(transport.tables[PEER_EVENTS_TABLE].items) if name == "peer" else distinct
-        )
+        stored = len(transport.tables[PEER_EVENTS_TABLE].items) if name == "peer" else distinct
         writes[name] = {
             "calls": dict(transport.calls),
             "writes": transport.writes,
@@ -217,7 +219,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     if args.repetitions:
         us = {name: median(values) / len(bodies) * 1e6 for name, values in cpu.items()}
         client_us = {
-            name: median([total - answer for total, answer in zip(values, answering[name], strict=True)])
+            name: median(
+                [total - answer for total, answer in zip(values, answering[name], strict=True)]
+            )
             / len(bodies)
             * 1e6
             for name, values in cpu.items()

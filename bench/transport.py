@@ -45,7 +45,9 @@ class IdempotencyTable(FakeDynamoDB):
     def put_item(self, **request: Any) -> dict[str, Any]:
         existing = self.items.get(_key(request["Item"]))
         if existing is not None and _powertools_claim_allowed(request, existing):
-            request = {name: value for name, value in request.items() if name != "ConditionExpression"}
+            request = {
+                name: value for name, value in request.items() if name != "ConditionExpression"
+            }
         return super().put_item(**request)
 
     def delete_item(self, **request: Any) -> dict[str, Any]:

@@ -38,7 +38,9 @@ def test_a_put_item_is_read_back_by_get_item(dynamodb: Any, transport: InProcess
     answer = dynamodb.get_item(TableName=TABLE, Key=REQUEST)
 
     assert answer["Item"] == item
-    assert "Item" not in dynamodb.get_item(TableName=TABLE, Key=key(keys.member_pk("b"), keys.request_sk("1")))
+    assert "Item" not in dynamodb.get_item(
+        TableName=TABLE, Key=key(keys.member_pk("b"), keys.request_sk("1"))
+    )
     assert transport.calls == {"PutItem": 1, "GetItem": 2}
     assert transport.writes == 1
 
