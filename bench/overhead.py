@@ -1,5 +1,7 @@
 """handler_overhead_ratio: CPU time of ``process_events`` per event, with DynamoDB replaced by an
 in-process fake, over the CPU time of validating the same bodies with the pydantic models alone.
+Information only since issue 18 retired its target (the fake leaves the AWS SDK out; bench/peer.py
+counts it).
 
 Run in a fresh interpreter by ``bench.run`` (``python -m bench.overhead STREAM [BATCH_SIZE]``,
 by default the event source's ``BatchSize`` in infra/template.yaml); prints JSON.
