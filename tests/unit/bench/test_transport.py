@@ -80,3 +80,47 @@ def test_tables_are_separate_and_reset_empties_them(
     transport.reset()
     assert "Item" not in dynamodb.get_item(TableName=TABLE, Key=PROFILE)
     assert transport.calls == {"GetItem": 1}
+
+
+def _idempotency(dynamodb: Any, expires_after_seconds: int) -> Any:
+    from aws_lambda_powertools.utilities.idempotency import (
+        DynamoDBPersistenceLayer,
+        IdempotencyConfig,
+    )
+
+    layer = DynamoDBPersistenceLayer(
+        table_name="idempotency", boto3_client=dynamodb, key_attr="pk", sort_key_attr="sk"
+    )
+    config = IdempotencyConfig(event_key_jmespath="id", expires_after_seconds=expires_after_seconds)
+    layer.configure(config, function_name="peer")
+    return layer
+
+
+def test_powertools_idempotency_claims_once_and_returns_the_saved_result(dynamodb: Any) -> None:
+    from aws_lambda_powertools.utilities.idempotency.exceptions import (
+        IdempotencyItemAlreadyExistsError,
+    )
+
+    layer = _idempotency(dynamodb, expires_after_seconds=3600)
+    layer.save_inprogress(data={"id": "event-1"}, remaining_time_in_millis=30_000)
+    layer.save_success(data={"id": "event-1"}, result={"stored": True})
+
+    with pytest.raises(IdempotencyItemAlreadyExistsError) as again:
+        layer.save_inprogress(data={"id": "event-1"}, remaining_time_in_millis=30_000)
+
+    assert again.value.old_data_record.status == "COMPLETED"
+    assert again.value.old_data_record.response_json_as_dict() == {"stored": True}
+
+
+def test_an_expired_idempotency_record_can_be_claimed_again(
+    dynamodb: Any, transport: InProcessDynamoDB
+) -> None:
+    layer = _idempotency(dynamodb, expires_after_seconds=-60)  # expired as soon as it is saved
+    layer.save_inprogress(data={"id": "event-1"}, remaining_time_in_millis=30_000)
+    layer.save_success(data={"id": "event-1"}, result={"stored": True})
+
+    layer.save_inprogress(
+        data={"id": "event-1"}, remaining_time_in_millis=30_000
+    )  # no error: the claim replaced the record
+
+    assert transport.calls == {"PutItem": 2, "UpdateItem": 1}
