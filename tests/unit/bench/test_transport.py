@@ -108,8 +108,10 @@ def test_powertools_idempotency_claims_once_and_returns_the_saved_result(dynamod
     with pytest.raises(IdempotencyItemAlreadyExistsError) as again:
         layer.save_inprogress(data={"id": "event-1"}, remaining_time_in_millis=30_000)
 
-    assert again.value.old_data_record.status == "COMPLETED"
-    assert again.value.old_data_record.response_json_as_dict() == {"stored": True}
+    record = again.value.old_data_record
+    assert record is not None
+    assert record.status == "COMPLETED"
+    assert record.response_json_as_dict() == {"stored": True}
 
 
 def test_an_expired_idempotency_record_can_be_claimed_again(
