@@ -60,6 +60,67 @@ def _entry(value: Any, target: str, met: bool, method: str, **raw: Any) -> dict[
     return {"value": value, "target": target, "met": met, "method": method, **raw}
 
 
+_PEER_METHOD = (
+    "Fresh interpreter (bench/peer.py): process_events' lambda_handler and the peer design "
+    "(Powertools BatchProcessor + process_partial_response, the contract's pydantic models, "
+    "idempotent_function with DynamoDBPersistenceLayer keyed on the event id, one PutItem of the "
+    "event) on the same SQS event-source batches, passes taking turns, each from a new "
+    "container's state; both through real botocore DynamoDB clients (validation, serialisation, "
+    "endpoint resolution, SigV4 signing, retry handler, parsing) whose HTTP round trip is "
+    "answered in-process by tests.support.fakes.FakeDynamoDB behind a lock (bench/transport.py)."
+)
+
+
+def _peer(ingest_stream: Path, overhead_stream: Path, timings: dict[str, float]) -> dict[str, Any]:
+    """Issue 18's comparison with the peer design: writes, CPU with the SDK, wall at 5 ms."""
+    started = time.perf_counter()
+    same_stream = run_json("peer", str(ingest_stream), "--repetitions", "0")["writes"]
+    run = run_json("peer", str(overhead_stream), "--latency-ms", "5")
+    timings["peer"] = time.perf_counter() - started
+    peer_writes = same_stream["peer"]["writes_per_stored_event"]
+    return {
+        "peer_writes_per_event": _entry(
+            peer_writes,
+            ">= 3, on the stream of ddb_writes_per_event",
+            peer_writes >= 3,
+            f"{_PEER_METHOD} DynamoDB write requests of one pass over the ingest stream "
+            f"{INGEST_STREAM} ÷ distinct events stored; 'rapport' is process_events in the same "
+            "harness, 'overhead_stream' the same count on the CPU run's stream.",
+            rapport=same_stream["rapport"]["writes_per_stored_event"],
+            writes=same_stream,
+            overhead_stream=run["writes"],
+        ),
+        "peer_cpu_ratio": _entry(
+            run["cpu_ratio"],
+            ">= 3.0",
+            run["cpu_ratio"] >= 3.0,
+            f"{_PEER_METHOD} Stream {OVERHEAD_STREAM}, batches of {run['batch_size']}; CPU "
+            "(time.process_time, all threads) per event, median of the repetitions, peer ÷ "
+            "Rapport, less the CPU the in-process DynamoDB spent answering (DynamoDB's side, "
+            "not billed by Lambda); 'cpu_ratio_with_answering' keeps it in.",
+            cpu_ratio_with_answering=run["cpu_ratio_with_answering"],
+            client_cpu_us_per_event=run["client_cpu_us_per_event"],
+            cpu_us_per_event=run["cpu_us_per_event"],
+        ),
+        "peer_batch_wall_ratio_5ms": _entry(
+            run["wall_ratio"],
+            ">= 10",
+            run["wall_ratio"] >= 10,
+            f"{_PEER_METHOD} {run['latency_ms']} ms slept per DynamoDB call, outside the lock "
+            "(parallel calls overlap); wall time (perf_counter) of each of the first "
+            f"{run['wall_batches']} batches of {run['batch_size']}, {run['wall_repetitions']} "
+            "repetitions taking turns, median; peer ÷ Rapport.",
+            batch_wall_ms=run["batch_wall_ms"],
+            run=run,
+        ),
+        "batch_wall_ms_5ms": {
+            "value": run["batch_wall_ms"]["rapport"],
+            "method": "Rapport's wall time per batch of 100 in the peer_batch_wall_ratio_5ms "
+            "run; the floor is about 5 ms × ⌈100 / parallel DynamoDB calls⌉.",
+        },
+    }
+
+
 def collect(work: Path) -> dict[str, Any]:
     details: dict[str, Any] = {}
     stream = generate_stream(work / "ingest.jsonl", **INGEST_STREAM)  # type: ignore[arg-type]
@@ -97,11 +158,12 @@ def collect(work: Path) -> dict[str, Any]:
     overhead = run_json("overhead", str(overhead_stream.path))
     at_batch_size_10 = run_json("overhead", str(overhead_stream.path), "10")
     timings["overhead"] = time.perf_counter() - started
-    details["handler_overhead_ratio"] = _entry(
-        overhead["ratio"],
-        "<= 3.0",
-        overhead["ratio"] <= 3.0,
-        "Fresh interpreter: process_events' lambda_handler over SQS event-source batches of "
+    details["handler_overhead_ratio"] = {
+        "value": overhead["ratio"],
+        "target": "retired by issue 18 (was <= 3.0): information only",
+        "method": "Its floor leaves out the AWS SDK, most of the CPU Lambda bills; "
+        "peer_cpu_ratio compares with the SDK counted. Fresh interpreter: process_events' "
+        "lambda_handler over SQS event-source batches of "
         f"the template's BatchSize ({overhead['batch_size']}) of a generated stream "
         f"({OVERHEAD_STREAM}), DynamoDB client replaced by an in-process fake with the same "
         "conditional semantics, logs and EMF at the template's level to /dev/null; CPU time "
@@ -109,9 +171,10 @@ def collect(work: Path) -> dict[str, Any]:
         "of Model.model_validate_json on the same bodies (bench/overhead.py). "
         "'stages_us_per_event' builds the handler's work up stage by stage in the same run; "
         "'at_batch_size_10' repeats the run with batches of 10.",
-        run=overhead,
-        at_batch_size_10=at_batch_size_10,
-    )
+        "run": overhead,
+        "at_batch_size_10": at_batch_size_10,
+    }
+    details.update(_peer(stream.path, overhead_stream.path, timings))
 
     started = time.perf_counter()
     cold = cold_start.measure()
@@ -210,6 +273,10 @@ def collect(work: Path) -> dict[str, Any]:
         "ddb_writes_per_event": details["ddb_writes_per_event"]["value"],
         "ddb_reads_per_event_ingest": details["ddb_reads_per_event_ingest"]["value"],
         "handler_overhead_ratio": details["handler_overhead_ratio"]["value"],
+        "peer_writes_per_event": details["peer_writes_per_event"]["value"],
+        "peer_cpu_ratio": details["peer_cpu_ratio"]["value"],
+        "peer_batch_wall_ratio_5ms": details["peer_batch_wall_ratio_5ms"]["value"],
+        "batch_wall_ms_5ms": details["batch_wall_ms_5ms"]["value"],
         "cold_start_ratio": ratios,
         "digest_reads_ratio_100x": details["digest_reads_ratio_100x"]["value"],
         "scheduler_sqs_calls_per_member": details["scheduler_sqs_calls_per_member"]["value"],

@@ -348,10 +348,12 @@ def _parsed_update(expression: str) -> tuple[tuple[tuple[str, str], ...], tuple[
 
 
 class FakeDynamoDB:
-    """The two DynamoDB operations ``DynamoEventStore`` uses, with their conditions, in memory.
+    """The two DynamoDB operations ``DynamoEventStore`` uses, with their conditions, in memory,
+    and a plain ``GetItem``.
 
     Only what the store's own writes need (no TTL, no expression parser): cheap per request,
-    since the bench counts its cost inside the handler's.
+    since the bench counts its cost inside the handler's. An ``UpdateItem`` without a condition
+    (the bench's peer design sends those) is applied as it is.
     """
 
     def __init__(self) -> None:
@@ -376,8 +378,8 @@ class FakeDynamoDB:
         names: dict[str, str] = request["ExpressionAttributeNames"]
         values: dict[str, Any] = request["ExpressionAttributeValues"]
         item = self.items.get(key)
-        if item is not None:
-            condition = request["ConditionExpression"]
+        condition = request.get("ConditionExpression")
+        if item is not None and condition is not None:
             if names["#ev"] in item:
                 raise self._failed("UpdateItem", item)
             order = optional_text(item, PREFERENCES_ORDER)
@@ -400,6 +402,11 @@ class FakeDynamoDB:
         item = request["Item"]
         key = (text(item, PK), text(item, SK))
         if "ConditionExpression" in request and key in self.items:
-            raise self._failed("PutItem", None)
+            returned = request.get("ReturnValuesOnConditionCheckFailure") == "ALL_OLD"
+            raise self._failed("PutItem", self.items[key] if returned else None)
         self.items[key] = item
         return {}
+
+    def get_item(self, **request: Any) -> dict[str, Any]:
+        item = self.items.get((text(request["Key"], PK), text(request["Key"], SK)))
+        return {} if item is None else {"Item": dict(item)}

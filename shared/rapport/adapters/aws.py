@@ -29,7 +29,13 @@ _CONFIG = Config(
 #: DynamoDB answers in milliseconds within a region, so its calls get short timeouts: a call's
 #: worst case (four attempts of 0.5 s to connect and 1 s to read, plus at most 1, 2 and 4 s of
 #: backoff between them) is 13 s, inside process_events' 15 s time reserve.
-DYNAMODB_CONFIG = _CONFIG.merge(Config(connect_timeout=0.5, read_timeout=1))
+#: They skip the SDK's parameter validation: every DynamoDB request is built by the adapters from
+#: constants, tests run each one against moto, and DynamoDB validates it again on arrival (a
+#: ``ValidationException``, which fails the record as the SDK's own error would). On ingest it was
+#: a sixth of the CPU of a write (docs/performance.md, the SDK counted).
+DYNAMODB_CONFIG = _CONFIG.merge(
+    Config(connect_timeout=0.5, read_timeout=1, parameter_validation=False)
+)
 _CONFIGS = {"dynamodb": DYNAMODB_CONFIG}
 
 

@@ -25,6 +25,11 @@ def test_a_deployment_keeps_dynamodbs_short_timeouts() -> None:
     assert config_for("sqs").read_timeout == 10
 
 
+def test_only_dynamodb_skips_the_sdks_parameter_validation() -> None:
+    assert config_for("dynamodb").parameter_validation is False
+    assert config_for("sqs").parameter_validation is not False
+
+
 def test_the_read_timeout_setting_applies_to_every_service_and_keeps_the_rest(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
