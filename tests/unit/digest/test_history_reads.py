@@ -11,11 +11,12 @@ clock error and time in flight; then the index read (``events_until >= since``) 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from rapport.contract import RequestEvent
+from rapport.contract import PreferencesUpdated, RequestEvent
 from rapport.history import CLOCK_MARGIN, events_until, needed
 from rapport.ingest import DEFAULT_FUTURE_TOLERANCE
 from rapport.validation import parse_event
@@ -23,6 +24,14 @@ from tests.support.events import ANSWERS, answer, body, sent
 from tests.support.examples import examples
 
 EPOCH = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+def _parsed(event: dict[str, Any]) -> RequestEvent:
+    parsed = parse_event(body(event))
+    assert not isinstance(parsed, PreferencesUpdated)
+    return parsed
+
+
 HOURS = 24 * 200
 
 
@@ -34,12 +43,10 @@ def _request(draw: st.DrawFn, index: int) -> tuple[list[RequestEvent], datetime]
     # Any mix: several sent events, several answers of one kind, answers before the sent one.
     kinds = draw(st.lists(st.sampled_from([None, *ANSWERS]), min_size=count, max_size=count))
     events = [
-        parse_event(
-            body(
-                sent(f"q{index}", at=at, event_id=f"s{index}-{n}")
-                if kind is None
-                else answer(kind, f"q{index}", at=at, event_id=f"a{index}-{n}")
-            )
+        _parsed(
+            sent(f"q{index}", at=at, event_id=f"s{index}-{n}")
+            if kind is None
+            else answer(kind, f"q{index}", at=at, event_id=f"a{index}-{n}")
         )
         for n, (at, kind) in enumerate(zip(times, kinds, strict=True))
     ]
@@ -56,7 +63,7 @@ def _request(draw: st.DrawFn, index: int) -> tuple[list[RequestEvent], datetime]
         lag = timedelta(seconds=draw(st.integers(0, int(CLOCK_MARGIN.total_seconds()))))
         until = events_until(landed - lag, DEFAULT_FUTURE_TOLERANCE)
     assert until is not None
-    return [event for event in events if isinstance(event, RequestEvent)], until
+    return events, until
 
 
 _DELAYS = [timedelta(), timedelta(minutes=5), timedelta(days=1), timedelta(days=30)]
@@ -83,9 +90,9 @@ def test_the_index_read_trimmed_is_exactly_the_requests_with_an_event_since(
 
 def test_needed_keeps_a_request_by_its_latest_event_and_drops_one_wholly_older() -> None:
     since = EPOCH + timedelta(days=10)
-    old = [parse_event(body(sent("old", at=since - timedelta(seconds=1))))]
+    old = [_parsed(sent("old", at=since - timedelta(seconds=1)))]
     late = [
-        parse_event(body(sent("late", at=since - timedelta(days=5)))),
-        parse_event(body(answer("accepted", "late", at=since))),
+        _parsed(sent("late", at=since - timedelta(days=5))),
+        _parsed(answer("accepted", "late", at=since)),
     ]
     assert needed([old, late], since) == [late]
