@@ -8,17 +8,27 @@ member's items under other member ids of the same length (so exactly 100x the by
 from what each read returned with DynamoDB's documented sizing (item size = attribute names plus
 values; 4 KB units per GetItem item or per Query page; strongly consistent = 1 unit, eventually
 consistent = 0.5), because moto reports a fixed ``ConsumedCapacity`` whatever the size.
+
+History: the same member's digest from a table that also holds 100, and one that holds 5,000, of
+their requests older than the digest's windows, written with the real store at the time they
+happened (its clock injected: that is when such requests were written). The email sent from
+each (unsubscribe links aside, which carry each stack's key) must be the same.
 """
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import math
 import random
+import re
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
+from email import message_from_bytes, policy
+from email.message import EmailMessage
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -27,8 +37,17 @@ import boto3
 from bench.common import median, sqs_records
 from rapport.adapters.aws import reset_clients, session
 from rapport.adapters.dynamodb import keys
+from rapport.adapters.dynamodb.digest_store import DynamoDigestStore
 from rapport.adapters.dynamodb.event_store import DynamoEventStore
-from rapport.adapters.dynamodb.items import ProfileItem, item_size, profile_key, string
+from rapport.adapters.dynamodb.items import (
+    DigestItem,
+    ProfileItem,
+    digest_key,
+    item_size,
+    profile_key,
+    string,
+)
+from rapport.adapters.dynamodb.retention import Retention
 from rapport.contract import (
     EventModel,
     RequestAccepted,
@@ -38,19 +57,25 @@ from rapport.contract import (
     RequestWithdrawn,
     envelope,
 )
-from rapport.digest.insights import build_insights
+from rapport.digest.insights import build_insights, earliest_needed
 from rapport.digest.jobs import DigestJob
 from rapport.digest.render import render_digest
 from rapport.digest.schedule import last_complete_week
 from rapport.ingest import InboundMessage, ingest
 from rapport.validation import validate_document
 from rapport_cli.local.lambda_runtime import FunctionHost
-from rapport_cli.local.server import moto_server
+from rapport_cli.local.server import moto_server, sent_raw_messages
 from rapport_cli.local.stack import deploy
 from rapport_cli.local.template import LogicalId
 
 MEMBER = "m-000001"
 COPIES = 100
+HISTORY_SIZES = (100, 5_000)
+#: How far back the older requests reach, ending a few days before the digest's windows.
+HISTORY_SPAN = timedelta(days=300)
+#: The older requests are kept longer than the default 400 days, so all of them are still live
+#: (read and paid for by a whole-partition read) whenever the bench runs.
+HISTORY_RETENTION = timedelta(days=3650)
 RENDER_REQUESTS = 500
 RENDER_REPETITIONS = 5
 
@@ -123,8 +148,63 @@ def _clone_items(dynamodb: Any, source_table: str, target_table: str) -> int:
     return written
 
 
+def _fixed(instant: datetime) -> datetime:
+    return instant
+
+
+def _write_history(table: str, count: int, until: datetime) -> None:
+    """``count`` requests of the member, all their events before ``until``, each written with
+    the real store as it would have been when it happened (enqueue and write clocks a minute
+    after the event), two in three answered within a day."""
+    step = HISTORY_SPAN / count
+    start = until - timedelta(days=3) - HISTORY_SPAN
+    for index in range(count):
+        sent_at = start + step * index
+        ref = {"request_id": f"old-{index:05d}", "sender_id": MEMBER}
+        documents: list[tuple[EventModel, datetime, dict[str, Any]]] = [
+            (RequestSent, sent_at, {**ref, "recipient": {"member_id": f"p-{index}"}, "note": None})
+        ]
+        if index % 3:
+            answer: EventModel = RequestAccepted if index % 3 == 1 else RequestDeclined
+            documents.append((answer, sent_at + timedelta(hours=index % 24), ref))
+        for model, at, data in documents:
+            written = at + timedelta(minutes=1)
+            store = DynamoEventStore(table, Retention(HISTORY_RETENTION, partial(_fixed, written)))
+            line = json.dumps(
+                envelope(
+                    model,
+                    event_id=f"{model.event_type()}-old-{index}",
+                    source="https://platform.example/connections",
+                    time=at.isoformat(),
+                    data=data,
+                )
+            )
+            ingest(InboundMessage(f"old-{index}", line, written), store)
+
+
+def _sent_email(endpoint: str, table: str, job: DigestJob) -> str:
+    """The text and HTML parts of the email sent for ``job``, unsubscribe links masked."""
+    dynamodb = boto3.client("dynamodb")
+    item = dynamodb.get_item(TableName=table, Key=digest_key(MEMBER, job.week_start))["Item"]
+    record = DigestItem.decode(item).record
+    assert record is not None, "the digest was recorded as sent"
+    raw = sent_raw_messages(endpoint)[record["message_id"]]
+    message = message_from_bytes(raw, policy=policy.default)
+    assert isinstance(message, EmailMessage)
+    parts = [
+        str(part.get_content())
+        for part in message.walk()
+        if part.get_content_type() in ("text/plain", "text/html")
+    ]
+    return re.sub(r"https?://[^\s\"'<>]*token=[^\s\"'<>&]+", "<unsubscribe>", "\n".join(parts))
+
+
 def _digest_reads(
-    stack: Any, lines: list[str], now: datetime, clone_from: str | None
+    stack: Any,
+    lines: list[str],
+    now: datetime,
+    clone_from: str | None,
+    older_requests: int = 0,
 ) -> dict[str, Any]:
     table = stack.table
     dynamodb = boto3.client("dynamodb")
@@ -133,12 +213,14 @@ def _digest_reads(
     for index, line in enumerate(lines):
         ingest(InboundMessage(f"bench-{index}", line, now), store)
     others = _clone_items(dynamodb, clone_from, table) if clone_from else 0
-    profile = dynamodb.get_item(TableName=table, Key=profile_key(MEMBER))["Item"]
-    job = DigestJob(
-        member_id=MEMBER,
-        week_start=last_complete_week(now, ProfileItem.decode(profile).timezone),
-        as_of=now,
+    profile = ProfileItem.decode(
+        dynamodb.get_item(TableName=table, Key=profile_key(MEMBER))["Item"]
     )
+    job = DigestJob(
+        member_id=MEMBER, week_start=last_complete_week(now, profile.timezone), as_of=now
+    )
+    if older_requests:
+        _write_history(table, older_requests, earliest_needed(job.week_start, profile.timezone))
     host = FunctionHost(stack.functions, io.StringIO())
     reset_clients()
     capacity = ReadCapacity().attach()
@@ -146,6 +228,9 @@ def _digest_reads(
     response = host.invoke(LogicalId.SEND_DIGEST, event)
     if response["batchItemFailures"]:
         raise RuntimeError(f"the digest was not sent: {response}")
+    reset_clients()
+    partition = ReadCapacity().attach()
+    partition_requests = len(DynamoDigestStore(table).member_requests(MEMBER))
     table_items = sum(
         page["Count"]
         for page in dynamodb.get_paginator("scan").paginate(TableName=table, Select="COUNT")
@@ -157,6 +242,13 @@ def _digest_reads(
         "read_calls": capacity.calls,
         "items_in_table": table_items,
         "other_members_items": others,
+        "older_requests": older_requests,
+        "whole_partition_read": {
+            "read_capacity_units": partition.units,
+            "query_pages": partition.calls.get("Query", 0),
+            "requests": partition_requests,
+        },
+        "job": job,
     }
 
 
@@ -168,12 +260,41 @@ def measure_reads(stream: Path, now: datetime) -> dict[str, Any]:
         alone = _digest_reads(alone_stack, lines, now, None)
         crowded_stack = deploy(boto3.session.Session(), region, f"crowd{uuid.uuid4().hex[:6]}")
         crowded = _digest_reads(crowded_stack, lines, now, clone_from=alone_stack.table)
+    for run in (alone, crowded):
+        del run["job"]
     return {
         "member": MEMBER,
         "member_events": len(lines),
         "alone": alone,
         "with_100x_others": crowded,
         "ratio": crowded["read_capacity_units"] / alone["read_capacity_units"],
+    }
+
+
+def measure_history_reads(stream: Path, now: datetime) -> dict[str, Any]:
+    """The member's digest beside 100 and beside 5,000 of their requests older than its windows:
+    read capacity of each, and whether the two emails are the same."""
+    lines = _member_lines(stream)
+    runs: dict[str, dict[str, Any]] = {}
+    emails: list[str] = []
+    with moto_server() as endpoint:
+        for size in HISTORY_SIZES:
+            stack = deploy(boto3.session.Session(), "us-east-1", f"hist{uuid.uuid4().hex[:6]}")
+            run = _digest_reads(stack, lines, now, None, older_requests=size)
+            emails.append(_sent_email(endpoint, stack.table, run.pop("job")))
+            runs[f"older_{size}"] = run
+    small, large = (runs[f"older_{size}"] for size in HISTORY_SIZES)
+    return {
+        "member": MEMBER,
+        "member_events": len(lines),
+        **runs,
+        "same_email": len(set(emails)) == 1,
+        "email_sha256": hashlib.sha256(emails[0].encode()).hexdigest(),
+        "ratio": large["read_capacity_units"] / small["read_capacity_units"],
+        "whole_partition_ratio": (
+            large["whole_partition_read"]["read_capacity_units"]
+            / small["whole_partition_read"]["read_capacity_units"]
+        ),
     }
 
 

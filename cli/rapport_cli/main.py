@@ -14,6 +14,7 @@ from rapport_cli import (
     dlq_cmd,
     generate_cmd,
     member_cmd,
+    migrate_cmd,
     preview_cmd,
     quarantine_cmd,
     run_cmd,
@@ -60,6 +61,7 @@ def build_parser() -> argparse.ArgumentParser:
     preview_cmd.register(commands)
     member_cmd.register(commands)
     dlq_cmd.register(commands)
+    migrate_cmd.register(commands)
     return parser
 
 

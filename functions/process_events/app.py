@@ -71,8 +71,10 @@ def _processor() -> Callable[[dict[str, Any]], IngestResult]:
     from rapport.ingest import InboundMessage, ingest
 
     settings = _settings()
-    store = DynamoEventStore(settings.table_name, Retention(settings.retention))
     tolerance = settings.future_tolerance
+    store = DynamoEventStore(
+        settings.table_name, Retention(settings.retention), future_tolerance=tolerance
+    )
 
     def process(record: dict[str, Any]) -> IngestResult:
         sent_ms = int(record["attributes"]["SentTimestamp"])

@@ -38,6 +38,7 @@ from rapport.digest.delivery import DeliverySettings, DeliveryStatus, DigestInPr
 from rapport.digest.jobs import DigestJob
 from rapport.errors import InvalidEvent, Transient
 from rapport.ingest import InboundMessage, ingest
+from rapport.timeutil import sortable
 from rapport_cli.local.event_source import DrainResult, drain
 from rapport_cli.local.lambda_runtime import FunctionHost
 from rapport_cli.local.stack import LocalStack
@@ -399,7 +400,9 @@ def test_a_digest_that_cannot_be_built_releases_its_claim(stack: LocalStack) -> 
     broken = EventEntry(fingerprint="x", canonical='{"specversion": "0.3"}')
     boto3.client("dynamodb").put_item(
         TableName=table,
-        Item=RequestItem(member, "req-broken", {event_attribute("0"): broken}).encode(),
+        Item=RequestItem(
+            member, "req-broken", {event_attribute("0"): broken}, events_until=sortable(NOW)
+        ).encode(),
     )
     store = DynamoDigestStore(table)
     settings = DeliverySettings("digest@rapport.example", "https://u.example/", b"key")

@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 from rapport.adapters.dynamodb.digest_store import DynamoDigestStore
 from rapport.adapters.dynamodb.items import request_key
 from rapport.adapters.dynamodb.member_data import export_member
-from rapport.digest.insights import build_insights
+from rapport.digest.insights import build_insights, earliest_needed
 from rapport.digest.render import render_digest
 from rapport_cli.local.lambda_runtime import Handler
 from rapport_cli.local.stack import LocalStack
@@ -91,10 +91,15 @@ def streams(draw: st.DrawFn) -> tuple[list[Member], list[str]]:
 def _member_view(table: str, member_id: str) -> str:
     """Everything the member can be shown: their export and their rendered digest."""
     export = json.dumps(export_member(table, member_id), ensure_ascii=False)
-    requests = DynamoDigestStore(table).member_requests(member_id)
-    insights = build_insights(member_id, requests, WEEK, "UTC", AS_OF)
-    rendered = render_digest(insights, "UTC", "https://unsubscribe.example/?token=t")
-    return "\n".join((export, rendered.subject, rendered.text, rendered.html))
+    store = DynamoDigestStore(table)
+    views = [export]
+    # The whole partition, and what a digest reads: the history index from its earliest instant.
+    for since in (None, earliest_needed(WEEK, "UTC")):
+        requests = store.member_requests(member_id, since=since)
+        insights = build_insights(member_id, requests, WEEK, "UTC", AS_OF)
+        rendered = render_digest(insights, "UTC", "https://unsubscribe.example/?token=t")
+        views += [rendered.subject, rendered.text, rendered.html]
+    return "\n".join(views)
 
 
 def foreign_text(view: str, member: Member, members: list[Member]) -> list[str]:

@@ -37,6 +37,7 @@ from rapport.digest.jobs import DigestJob
 from rapport.digest.ports import Claim, ClaimOutcome, DueMember, MemberProfile
 from rapport.digest.schedule import DigestSchedule
 from rapport.errors import PermanentStoreError, Undeliverable
+from rapport.history import needed
 from rapport.ingest.ports import QuarantineEntry, StoredEvent, WriteOutcome
 from rapport.state import RequestHistory
 from rapport.timeutil import sortable
@@ -214,13 +215,16 @@ class MemoryDigestStore:
             last_settled_week=record.last_settled_week,
         )
 
-    def member_requests(self, member_id: str) -> Sequence[Sequence[RequestEvent]]:
+    def member_requests(
+        self, member_id: str, since: datetime | None = None
+    ) -> Sequence[Sequence[RequestEvent]]:
         self.faults.check("member_requests")
-        return [
+        requests = [
             RequestHistory(request.events)
             for (sender_id, _), request in sorted(self.table.requests.items())
             if sender_id == member_id
         ]
+        return requests if since is None else needed(requests, since)
 
     def claim(self, member_id: str, week_start: date, now: datetime, lease: timedelta) -> Claim:
         self.faults.check("claim")

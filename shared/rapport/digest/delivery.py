@@ -20,7 +20,7 @@ from typing import Any
 from rapport.digest import tokens
 from rapport.digest.compose import compose_digest
 from rapport.digest.email_message import build_email
-from rapport.digest.insights import DigestInsights
+from rapport.digest.insights import DigestInsights, earliest_needed
 from rapport.digest.jobs import DigestJob
 from rapport.digest.ports import ClaimOutcome, DigestFigures, DigestRepository, Mailer
 from rapport.digest.schedule import next_due_after
@@ -134,7 +134,12 @@ def deliver(
         link = unsubscribe_link(settings, job.member_id, now)
         digest = compose_digest(
             job.member_id,
-            repository.member_requests(job.member_id),
+            repository.member_requests(
+                job.member_id,
+                since=earliest_needed(
+                    job.week_start, profile.schedule.timezone, settings.response_window
+                ),
+            ),
             job.week_start,
             profile.schedule.timezone,
             job.as_of,

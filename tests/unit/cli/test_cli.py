@@ -36,6 +36,7 @@ def test_the_cli_has_the_documented_commands() -> None:
         "quarantine",
         "dlq",
         "member",
+        "migrate",
     }
 
 

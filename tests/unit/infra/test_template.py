@@ -14,7 +14,7 @@ import rapport.settings
 from rapport.adapters.aws import DYNAMODB_CONFIG
 from rapport.adapters.dynamodb import keys
 from rapport.adapters.dynamodb.digest_store import DUE_INDEX
-from rapport.adapters.dynamodb.items import EXPIRES_AT, MEMBER_REF
+from rapport.adapters.dynamodb.items import EVENTS_UNTIL, EXPIRES_AT, MEMBER_REF
 from rapport_cli.local.template import TEMPLATE_PATH, LogicalId, load_template
 from tests.support.iam import translated_template
 
@@ -110,9 +110,13 @@ def test_every_handler_imports_and_its_settings_are_provided(logical_id: str) ->
 def test_the_table_and_its_index_are_the_ones_the_stores_use() -> None:
     table = load_template()["Resources"][LogicalId.TABLE]["Properties"]
     assert [key["AttributeName"] for key in table["KeySchema"]] == ["pk", "sk"]
-    due, member = table["GlobalSecondaryIndexes"]
+    due, member, history = table["GlobalSecondaryIndexes"]
     assert member["IndexName"] == keys.MEMBER_INDEX
     assert [key["AttributeName"] for key in member["KeySchema"]] == [MEMBER_REF]
+    assert history["IndexName"] == keys.HISTORY_INDEX
+    assert [key["AttributeName"] for key in history["KeySchema"]] == ["pk", EVENTS_UNTIL]
+    # The digest decodes every event of a request from the index: all of it is projected.
+    assert history["Projection"] == {"ProjectionType": "ALL"}
     index = due
     assert index["IndexName"] == DUE_INDEX
     assert [key["AttributeName"] for key in index["KeySchema"]] == ["due_shard", "next_due_at"]

@@ -20,6 +20,7 @@ from rapport.adapters.dynamodb.items import (
     DIGEST_ENABLED,
     DIGESTS_SENT,
     DUE_SHARD,
+    EVENTS_UNTIL,
     EXPIRES_AT,
     LAST_SETTLED_WEEK,
     LEASE_UNTIL,
@@ -44,6 +45,8 @@ from rapport.adapters.errors import Outcome, outcome, transient_as_domain
 from rapport.contract import RequestEvent
 from rapport.digest.ports import Claim, ClaimOutcome, DueMember, MemberProfile
 from rapport.digest.schedule import DigestSchedule, all_due_shards
+from rapport.history import needed
+from rapport.state import RequestHistory
 from rapport.timeutil import sortable
 
 DUE_INDEX = "DueIndex"
@@ -100,26 +103,43 @@ class DynamoDigestStore:
             last_settled_week=profile.last_settled_week,
         )
 
-    def member_requests(self, member_id: str) -> Sequence[Sequence[RequestEvent]]:
-        """Every request of this member: one query on the member's partition, never a scan."""
-        requests: list[list[RequestEvent]] = []
-        for page in (
-            client("dynamodb")
-            .get_paginator("query")
-            .paginate(
-                TableName=self.table_name,
-                KeyConditionExpression="pk = :pk AND begins_with(sk, :prefix)",
-                ExpressionAttributeValues={
+    def member_requests(
+        self, member_id: str, since: datetime | None = None
+    ) -> Sequence[Sequence[RequestEvent]]:
+        """The member's requests with an event at or after ``since`` (every one without it).
+
+        With ``since``, one query of the member's part of the history index from ``since`` on
+        (a superset: ``rapport.history``), trimmed to exactly the requests needed; without it,
+        one query of the member's partition. Never a scan, never another member's items.
+        """
+        if since is None:
+            query: dict[str, Any] = {
+                "KeyConditionExpression": "pk = :pk AND begins_with(sk, :prefix)",
+                "ExpressionAttributeValues": {
                     ":pk": string(keys.member_pk(member_id)),
                     ":prefix": string(keys.REQUEST_PREFIX),
                 },
-                ConsistentRead=True,
-            )
+                "ConsistentRead": True,
+            }
+        else:
+            # A global index reads eventually consistently: a digest is built hours after the
+            # week it shows ends, long after the index caught up with its events.
+            query = {
+                "IndexName": keys.HISTORY_INDEX,
+                "KeyConditionExpression": f"pk = :pk AND {EVENTS_UNTIL} >= :since",
+                "ExpressionAttributeValues": {
+                    ":pk": string(keys.member_pk(member_id)),
+                    ":since": string(sortable(since)),
+                },
+            }
+        requests: list[RequestHistory] = []
+        for page in (
+            client("dynamodb").get_paginator("query").paginate(TableName=self.table_name, **query)
         ):
             requests.extend(
                 request_events(item) for item in page["Items"] if self.retention.live(item)
             )
-        return requests
+        return requests if since is None else needed(requests, since)
 
     def claim(self, member_id: str, week_start: date, now: datetime, lease: timedelta) -> Claim:
         token = uuid.uuid4().hex

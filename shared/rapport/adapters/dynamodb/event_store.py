@@ -9,7 +9,7 @@ from a conflict without a read.
 from __future__ import annotations
 
 import os
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -22,6 +22,7 @@ from rapport.adapters.dynamodb.items import (
     DIGEST_HOUR,
     DUE_SHARD,
     EMAIL,
+    EVENTS_UNTIL,
     EXPIRES_AT,
     KIND,
     MEMBER_ID,
@@ -46,11 +47,14 @@ from rapport.adapters.errors import Outcome, outcome
 from rapport.contract import PreferencesData, PreferencesUpdated, RequestRef, SentData
 from rapport.digest.schedule import due_shard
 from rapport.errors import PermanentStoreError
+from rapport.history import events_until
+from rapport.ingest import DEFAULT_FUTURE_TOLERANCE
 from rapport.ingest.ports import QuarantineEntry, StoredEvent, WriteOutcome
 from rapport.timeutil import iso_utc, sortable
 
 _REQUEST_EVENT_UPDATE = (
-    "SET #ev = :ev, #kind = :kind, #sender = :sender, #request = :request, #exp = :exp"
+    "SET #ev = :ev, #kind = :kind, #sender = :sender, #request = :request, #exp = :exp,"
+    " #until = :until"
 )
 #: A sent event also names the recipient, so the requests a member received can be found.
 _SENT_EVENT_UPDATE = _REQUEST_EVENT_UPDATE + ", #ref = :ref"
@@ -66,6 +70,7 @@ _REQUEST_EVENT_NAMES = {
     "#sender": SENDER_ID,
     "#request": REQUEST_ID,
     "#exp": EXPIRES_AT,
+    "#until": EVENTS_UNTIL,
 }
 _SENT_EVENT_NAMES = {**_REQUEST_EVENT_NAMES, "#ref": MEMBER_REF}
 _PREFERENCES_UPDATE = (
@@ -116,10 +121,14 @@ class DynamoEventStore:
         table_name: str,
         retention: Retention | None = None,
         recent: RecentEvents | None = None,
+        future_tolerance: timedelta = DEFAULT_FUTURE_TOLERANCE,
     ) -> None:
+        """``future_tolerance`` must be the one the ingest checks events against: it bounds the
+        times of the events each write stores (``rapport.history``)."""
         self.table_name = table_name
         self.retention = retention or Retention()
         self.recent = recent if recent is not None else RecentEvents()
+        self.future_tolerance = future_tolerance
 
     def _known(self, location: str, fingerprint: str) -> WriteOutcome | None:
         """What the conditional write would say, if this container has seen the event already."""
@@ -213,6 +222,7 @@ class DynamoEventStore:
             data.request_id,
             {attribute: EventEntry(stored.fingerprint, token, stored.canonical)},
             member_ref=None if recipient is None else keys.member_pk(recipient),
+            events_until=sortable(events_until(self.retention.clock(), self.future_tolerance)),
         ).encode()
         values: dict[str, Any] = {":ref": item[MEMBER_REF]} if sent else {}
         return {
@@ -234,6 +244,7 @@ class DynamoEventStore:
                 ":kind": item[KIND],
                 ":sender": item[SENDER_ID],
                 ":request": item[REQUEST_ID],
+                ":until": item[EVENTS_UNTIL],
             },
         }
 

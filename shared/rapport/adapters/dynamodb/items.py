@@ -46,6 +46,9 @@ SENDER_ID, REQUEST_ID = "sender_id", "request_id"
 #: On request items, the recipient's partition key: the sparse MemberIndex finds the requests a
 #: member received (which live in the sender's partition) for export and erasure.
 MEMBER_REF = "member_ref"
+#: On request items: an instant no event the item holds is timed after (sortable UTC), set by
+#: every event's write. The sparse HistoryIndex sorts a member's requests by it.
+EVENTS_UNTIL = "events_until"
 #: On a request item whose recipient was erased: what their decline meant, without their words.
 KEPT_REASONS = "kept_reasons"
 MEMBER_ID, EMAIL, TIMEZONE = "member_id", "email", "timezone"
@@ -255,6 +258,8 @@ class RequestItem:
     member_ref: str | None = None
     #: JSON of the ``Classification`` an erasure kept.
     kept_reasons: str | None = None
+    #: Sortable instant no stored event is timed after (absent on items older than the index).
+    events_until: str | None = None
 
     def encode(self) -> dict[str, AttributeValue]:
         item = {
@@ -264,10 +269,12 @@ class RequestItem:
             REQUEST_ID: string(self.request_id),
             **_encode_events(self.events),
         }
-        if self.member_ref is not None:
-            item[MEMBER_REF] = string(self.member_ref)
-        if self.kept_reasons is not None:
-            item[KEPT_REASONS] = string(self.kept_reasons)
+        optional = {
+            MEMBER_REF: self.member_ref,
+            KEPT_REASONS: self.kept_reasons,
+            EVENTS_UNTIL: self.events_until,
+        }
+        item |= {name: string(value) for name, value in optional.items() if value is not None}
         return item
 
     @classmethod
@@ -278,6 +285,7 @@ class RequestItem:
             event_entries(item),
             optional_text(item, MEMBER_REF),
             optional_text(item, KEPT_REASONS),
+            optional_text(item, EVENTS_UNTIL),
         )
 
 

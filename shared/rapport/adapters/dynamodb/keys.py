@@ -14,6 +14,8 @@ DIGEST_PREFIX = "DIGEST#"
 NAMED_PREFIX = "NAMED#"
 #: The sparse index on ``member_ref``: the requests a member received.
 MEMBER_INDEX = "MemberIndex"
+#: The sparse index on (``pk``, ``events_until``): a member's requests with events late enough.
+HISTORY_INDEX = "HistoryIndex"
 
 
 def member_pk(member_id: str) -> str:
