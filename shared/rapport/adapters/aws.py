@@ -17,7 +17,7 @@ from typing import Any
 import botocore.session
 from botocore.config import Config
 
-from rapport.settings import SdkSettings, load
+from rapport.settings import MAX_INGEST_WORKERS, SdkSettings, load
 
 # Standard retry mode backs off on throttling and 5xx; the SQS redelivery is the outer retry.
 # ``total_max_attempts`` counts the first attempt (botocore's ``max_attempts`` would not).
@@ -28,8 +28,12 @@ _CONFIG = Config(
 )
 #: DynamoDB answers in milliseconds within a region, so its calls get short timeouts: a call's
 #: worst case (four attempts of 0.5 s to connect and 1 s to read, plus at most 1, 2 and 4 s of
-#: backoff between them) is 13 s, inside process_events' 15 s time reserve.
-DYNAMODB_CONFIG = _CONFIG.merge(Config(connect_timeout=0.5, read_timeout=1))
+#: backoff between them) is 13 s, inside process_events' 15 s time reserve. Its pool holds a
+#: connection for each of the most workers process_events may run (``INGEST_WORKERS``), so a
+#: worker never waits for a connection and each call's worst case stays its own.
+DYNAMODB_CONFIG = _CONFIG.merge(
+    Config(connect_timeout=0.5, read_timeout=1, max_pool_connections=MAX_INGEST_WORKERS)
+)
 _CONFIGS = {"dynamodb": DYNAMODB_CONFIG}
 
 
