@@ -19,7 +19,7 @@ batch's order whatever the threads did.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from concurrent.futures import Executor
+from concurrent.futures import Executor, wait
 from datetime import timedelta
 from typing import NamedTuple
 
@@ -38,7 +38,7 @@ from rapport.ingest.ports import EventStore
 #: None when there was no time left to start it (SQS redelivers it too).
 RecordOutcome = IngestResult | Exception | None
 
-_SETTLED_WITHOUT_CALL = (Disposition.STORED, Disposition.DUPLICATE)
+_SETTLES_REPEATS = (Disposition.STORED, Disposition.DUPLICATE)
 
 
 class _Step(NamedTuple):
@@ -111,7 +111,9 @@ def ingest_batch(
     if executor is None:
         run(steps)
     else:
-        for task in [executor.submit(run, group) for group in _groups(steps)]:
+        tasks = [executor.submit(run, group) for group in _groups(steps)]
+        wait(tasks)  # all of them, even if one raised: none may still write after the return
+        for task in tasks:
             task.result()
     return outcomes
 
@@ -119,7 +121,7 @@ def ingest_batch(
 def _settle(step: _Step, outcomes: Sequence[RecordOutcome], store: EventStore) -> RecordOutcome:
     if step.repeat_of is not None:
         first = outcomes[step.repeat_of]  # settled earlier by this same worker
-        if isinstance(first, IngestResult) and first.disposition in _SETTLED_WITHOUT_CALL:
+        if isinstance(first, IngestResult) and first.disposition in _SETTLES_REPEATS:
             return IngestResult(Disposition.DUPLICATE, first.event_id, first.event_type)
     try:
         return settle(step.message, step.checked, store)
