@@ -70,11 +70,10 @@ _METRIC_NAMES = {
 @cache
 def _processor() -> Callable[[list[dict[str, Any]], Callable[[], bool]], list[RecordOutcome]]:
     """The batch core bound to this container's store and worker pool, built on first use
-    (imports, contract models, settings, the DynamoDB client) and kept for the life of the
+    (imports, contract models, settings) and kept for the life of the
     container."""
     from concurrent.futures import ThreadPoolExecutor
 
-    from rapport.adapters.aws import client
     from rapport.adapters.dynamodb.event_store import DynamoEventStore
     from rapport.adapters.dynamodb.retention import Retention
     from rapport.ingest import InboundMessage
@@ -83,7 +82,6 @@ def _processor() -> Callable[[list[dict[str, Any]], Callable[[], bool]], list[Re
     settings = _settings()
     store = DynamoEventStore(settings.table_name, Retention(settings.retention))
     tolerance = settings.future_tolerance
-    client("dynamodb")  # made here, once, rather than raced for by the first workers
     pool = ThreadPoolExecutor(settings.workers) if settings.workers > 1 else None
 
     def message(record: dict[str, Any]) -> InboundMessage | Exception:
@@ -99,7 +97,12 @@ def _processor() -> Callable[[list[dict[str, Any]], Callable[[], bool]], list[Re
     ) -> list[RecordOutcome]:
         messages = [message(record) for record in records]
         return ingest_batch(
-            messages, store, future_tolerance=tolerance, may_start=may_start, executor=pool
+            messages,
+            store,
+            future_tolerance=tolerance,
+            may_start=may_start,
+            executor=pool,
+            workers=settings.workers,
         )
 
     return process

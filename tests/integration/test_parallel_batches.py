@@ -140,6 +140,7 @@ def _run(
             future_tolerance=DEFAULT_FUTURE_TOLERANCE,
             may_start=never_late,
             executor=executor,
+            workers=WORKERS,
         )
     finally:
         for operation in WRITES:

@@ -18,6 +18,7 @@ batch's order whatever the threads did.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import Executor, wait
 from datetime import timedelta
@@ -96,9 +97,11 @@ def ingest_batch(
     future_tolerance: timedelta,
     may_start: Callable[[], bool],
     executor: Executor | None = None,
+    workers: int = 1,
 ) -> list[RecordOutcome]:
     """Each message's outcome, by position. Without an executor, one record after another in
-    batch order (the serial path); with one, one task per item group."""
+    batch order (the serial path); with one, ``workers`` tasks on it share out the item groups
+    (the executor should have at least that many threads)."""
     outcomes: list[RecordOutcome] = [None] * len(messages)
 
     def run(steps: Sequence[_Step]) -> None:
@@ -110,11 +113,24 @@ def ingest_batch(
     steps = _steps(messages, future_tolerance, outcomes)
     if executor is None:
         run(steps)
-    else:
-        tasks = [executor.submit(run, group) for group in _groups(steps)]
-        wait(tasks)  # all of them, even if one raised: none may still write after the return
-        for task in tasks:
-            task.result()
+        return outcomes
+    groups = iter(_groups(steps))
+    taking = threading.Lock()
+
+    def work() -> None:
+        """Take groups until none is left: a task per worker, not per group, since each
+        hand-off to a thread costs more CPU than a record's own processing."""
+        while True:
+            with taking:
+                group = next(groups, None)
+            if group is None:
+                return
+            run(group)
+
+    tasks = [executor.submit(work) for _ in range(workers)]
+    wait(tasks)  # all of them, even if one raised: none may still write after the return
+    for task in tasks:
+        task.result()
     return outcomes
 
 

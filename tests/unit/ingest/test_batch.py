@@ -118,6 +118,7 @@ def _run(
         future_tolerance=DEFAULT_FUTURE_TOLERANCE,
         may_start=never_late,
         executor=executor,
+        workers=WORKERS,
     )
     return outcomes, store
 
@@ -197,6 +198,7 @@ def test_no_record_starts_once_time_is_up_and_none_is_lost(
         future_tolerance=DEFAULT_FUTURE_TOLERANCE,
         may_start=Budget(starts),
         executor=pool,
+        workers=WORKERS,
     )
 
     settled = [outcome for outcome in outcomes if outcome is not None]
@@ -227,6 +229,7 @@ def test_a_record_that_cannot_be_read_fails_alone(pool: ThreadPoolExecutor) -> N
         future_tolerance=DEFAULT_FUTURE_TOLERANCE,
         may_start=never_late,
         executor=pool,
+        workers=WORKERS,
     )
     assert outcomes[0] is unreadable
     assert isinstance(outcomes[1], IngestResult)
