@@ -2,7 +2,9 @@
 
 Each record is stored, recognised as a duplicate, or quarantined; only transient AWS errors fail a
 record, so SQS redelivers just that one (``ReportBatchItemFailures``), and so do records the
-invocation has no time left to start (``TIME_RESERVE_MS``). One log line per batch
+invocation has no time left to start (``TIME_RESERVE_MS``). A batch's items are written in
+parallel, each item's records in order by one worker (``rapport.ingest.batch``,
+``INGEST_WORKERS``). One log line per batch
 (counts by disposition) and one per quarantined or failed record; stored and duplicate records
 are logged at DEBUG, since a line per record costs more than the record's own processing.
 
@@ -32,6 +34,7 @@ if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
 
     from rapport.ingest import IngestResult
+    from rapport.ingest.batch import RecordOutcome
     from rapport.settings import IngestSettings
 
 logger = Logger()
@@ -50,8 +53,10 @@ def _settings() -> IngestSettings:
 
 
 #: A record is only started while this much of the invocation is left: one DynamoDB call may
-#: take 13 s with its retries (``rapport.adapters.aws.DYNAMODB_CONFIG``). Records left unstarted
-#: go back to the queue as failures, instead of the whole batch after a timeout.
+#: take 13 s with its retries (``rapport.adapters.aws.DYNAMODB_CONFIG``). Each worker checks
+#: before each record it starts, and has a connection of its own, so what holds for one record
+#: holds for every record in flight. Records left unstarted go back to the queue as failures,
+#: instead of the whole batch after a timeout.
 TIME_RESERVE_MS = 15_000
 
 #: Metric name for each disposition (``rapport.ingest.Disposition`` values).
@@ -63,24 +68,44 @@ _METRIC_NAMES = {
 
 
 @cache
-def _processor() -> Callable[[dict[str, Any]], IngestResult]:
-    """The ingest core bound to this container's store, built on first use (imports, contract
-    models, settings) and kept for the life of the container."""
+def _processor() -> Callable[[list[dict[str, Any]], Callable[[], bool]], list[RecordOutcome]]:
+    """The batch core bound to this container's store and worker pool, built on first use
+    (imports, contract models, settings) and kept for the life of the
+    container."""
+    from concurrent.futures import ThreadPoolExecutor
+
     from rapport.adapters.dynamodb.event_store import DynamoEventStore
     from rapport.adapters.dynamodb.retention import Retention
-    from rapport.ingest import InboundMessage, ingest
+    from rapport.ingest import InboundMessage
+    from rapport.ingest.batch import ingest_batch
 
     settings = _settings()
     tolerance = settings.future_tolerance
     store = DynamoEventStore(
         settings.table_name, Retention(settings.retention), future_tolerance=tolerance
     )
+    pool = ThreadPoolExecutor(settings.workers) if settings.workers > 1 else None
 
-    def process(record: dict[str, Any]) -> IngestResult:
-        sent_ms = int(record["attributes"]["SentTimestamp"])
-        enqueued_at = datetime.fromtimestamp(sent_ms / 1000, tz=UTC)
-        message = InboundMessage(record["messageId"], record["body"], enqueued_at)
-        return ingest(message, store, tolerance)
+    def message(record: dict[str, Any]) -> InboundMessage | Exception:
+        try:
+            sent_ms = int(record["attributes"]["SentTimestamp"])
+            enqueued_at = datetime.fromtimestamp(sent_ms / 1000, tz=UTC)
+            return InboundMessage(record["messageId"], record["body"], enqueued_at)
+        except Exception as error:  # that record fails, not the batch
+            return error
+
+    def process(
+        records: list[dict[str, Any]], may_start: Callable[[], bool]
+    ) -> list[RecordOutcome]:
+        messages = [message(record) for record in records]
+        return ingest_batch(
+            messages,
+            store,
+            future_tolerance=tolerance,
+            may_start=may_start,
+            executor=pool,
+            workers=settings.workers,
+        )
 
     return process
 
@@ -90,34 +115,41 @@ def _processor() -> Callable[[dict[str, Any]], IngestResult]:
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     """Each record on its own: a transient error fails only that record (a partial batch
     response), a permanent one is quarantined by the core. Only a broken configuration (no
-    record could succeed) fails the invocation, and with it the whole batch."""
+    record could succeed) fails the invocation, and with it the whole batch.
+
+    The workers only write; everything they report is logged, counted and returned here, on
+    this thread, in the batch's order (Powertools' metrics are not thread-safe, and the log
+    keeps its correlation ids and a deterministic order)."""
     failures: list[dict[str, str]] = []
     dispositions: Counter[str] = Counter()
     # A line per stored or duplicate record only when DEBUG is on; at INFO their details are
     # not even assembled, since that would cost more than a record's own processing.
     log_every_record = logger.log_level <= logging.DEBUG
-    process = _processor()
     records = event["Records"]
-    for position, record in enumerate(records):
-        if context.get_remaining_time_in_millis() < TIME_RESERVE_MS:
-            unstarted = records[position:]
-            logger.warning(
-                "time nearly up; unstarted records go back to the queue",
-                extra={"records": len(unstarted)},
-            )
-            failures.extend({"itemIdentifier": left["messageId"]} for left in unstarted)
-            break
-        try:
-            result = process(record)
-        except Exception:
-            logger.exception("record failed; SQS will redeliver it", extra=_ids(record))
+    outcomes = _processor()(
+        records, lambda: context.get_remaining_time_in_millis() >= TIME_RESERVE_MS
+    )
+    unstarted = 0
+    for record, outcome in zip(records, outcomes, strict=True):
+        if outcome is None or isinstance(outcome, Exception):
             failures.append({"itemIdentifier": record["messageId"]})
+            if outcome is None:
+                unstarted += 1
+            else:
+                logger.error(
+                    "record failed; SQS will redeliver it", extra=_ids(record), exc_info=outcome
+                )
             continue
-        dispositions[result.disposition] += 1
-        if result.error_code:
-            logger.info("event processed", extra=_details(record, result))
+        dispositions[outcome.disposition] += 1
+        if outcome.error_code:
+            logger.info("event processed", extra=_details(record, outcome))
         elif log_every_record:
-            logger.debug("event processed", extra=_details(record, result))
+            logger.debug("event processed", extra=_details(record, outcome))
+    if unstarted:
+        logger.warning(
+            "time nearly up; unstarted records go back to the queue",
+            extra={"records": unstarted},
+        )
     logger.info(
         "batch processed",
         extra={"records": len(records), "failed": len(failures), **dispositions},

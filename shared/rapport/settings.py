@@ -45,9 +45,21 @@ class ReadSettings(TableSettings):
 DEFAULT_FUTURE_TOLERANCE_HOURS = 24
 
 
+#: How many of a batch's items process_events writes at once (``rapport.ingest.batch``): at
+#: 5 ms per DynamoDB call a batch of 100 takes ~556 ms one at a time, ~80 ms with 8 to 16, where
+#: botocore's CPU under the GIL becomes the bound (docs/performance.md).
+DEFAULT_INGEST_WORKERS = 16
+#: The most a deployment may ask for; DynamoDB clients keep this many connections
+#: (``rapport.adapters.aws``), so no worker ever waits for one.
+MAX_INGEST_WORKERS = 32
+
+
 class IngestSettings(TableSettings):
     future_tolerance_hours: int = Field(
         default=DEFAULT_FUTURE_TOLERANCE_HOURS, alias="FUTURE_TOLERANCE_HOURS", ge=1, le=720
+    )
+    workers: int = Field(
+        default=DEFAULT_INGEST_WORKERS, alias="INGEST_WORKERS", ge=1, le=MAX_INGEST_WORKERS
     )
 
     @property

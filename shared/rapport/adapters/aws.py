@@ -17,7 +17,7 @@ from typing import Any
 import botocore.session
 from botocore.config import Config
 
-from rapport.settings import SdkSettings, load
+from rapport.settings import MAX_INGEST_WORKERS, SdkSettings, load
 
 # Standard retry mode backs off on throttling and 5xx; the SQS redelivery is the outer retry.
 # ``total_max_attempts`` counts the first attempt (botocore's ``max_attempts`` would not).
@@ -28,13 +28,20 @@ _CONFIG = Config(
 )
 #: DynamoDB answers in milliseconds within a region, so its calls get short timeouts: a call's
 #: worst case (four attempts of 0.5 s to connect and 1 s to read, plus at most 1, 2 and 4 s of
-#: backoff between them) is 13 s, inside process_events' 15 s time reserve.
+#: backoff between them) is 13 s, inside process_events' 15 s time reserve. Its pool holds a
+#: connection for each of the most workers process_events may run (``INGEST_WORKERS``), so a
+#: worker never waits for a connection and each call's worst case stays its own.
 #: They skip the SDK's parameter validation: every DynamoDB request is built by the adapters from
 #: constants, tests run each one against moto, and DynamoDB validates it again on arrival (a
 #: ``ValidationException``, which fails the record as the SDK's own error would). On ingest it was
 #: a sixth of the CPU of a write (docs/performance.md, the SDK counted).
 DYNAMODB_CONFIG = _CONFIG.merge(
-    Config(connect_timeout=0.5, read_timeout=1, parameter_validation=False)
+    Config(
+        connect_timeout=0.5,
+        read_timeout=1,
+        max_pool_connections=MAX_INGEST_WORKERS,
+        parameter_validation=False,
+    )
 )
 _CONFIGS = {"dynamodb": DYNAMODB_CONFIG}
 

@@ -67,6 +67,66 @@ def _check_not_in_future(event: RapportEvent, enqueued_at: datetime, tolerance: 
         )
 
 
+class Checked(NamedTuple):
+    """A message parsed and checked, before any call: the event as stored, or why it is refused
+    (with the event too when it parsed, so its id and type reach the result)."""
+
+    event: RapportEvent | None
+    stored: StoredEvent | None
+    problem: Rejected | None
+
+
+def check(message: InboundMessage, future_tolerance: timedelta) -> Checked:
+    """Everything about a message that needs no store: parse, validate, the time check, and the
+    dedupe key and fingerprint the store and the batch's grouping use."""
+    event: RapportEvent | None = None
+    try:
+        event = parse_event(message.body)
+        _check_not_in_future(event, message.enqueued_at, future_tolerance)
+    except Rejected as problem:
+        return Checked(event, None, problem)
+    return Checked(event, StoredEvent.of(event), None)
+
+
+def settle(message: InboundMessage, checked: Checked, store: EventStore) -> IngestResult:
+    """Apply a checked message: its one write, or its quarantine; the disposition is final."""
+    event, stored, problem = checked
+    if stored is not None:
+        try:
+            outcome = _apply(store, stored)
+            if outcome is WriteOutcome.CONFLICT:
+                raise InvalidEvent(
+                    "conflicting_duplicate",
+                    "An event with this source and id was already stored with different content",
+                    stored.event.id,
+                )
+        except Rejected as rejected:
+            problem = rejected
+        else:
+            applied = outcome is WriteOutcome.APPLIED
+            disposition = Disposition.STORED if applied else Disposition.DUPLICATE
+            return IngestResult(disposition, stored.event.id, stored.event.type)
+    assert problem is not None
+    event_id = event.id if event is not None else problem.event_id
+    store.quarantine(
+        QuarantineEntry(
+            message_id=message.message_id,
+            enqueued_at=message.enqueued_at,
+            error_code=problem.error_code,
+            message=problem.message,
+            event_id=event_id,
+            payload=message.body,
+            member_ids=members_named(message.body),
+        )
+    )
+    return IngestResult(
+        Disposition.QUARANTINED,
+        event_id,
+        event.type if event else None,
+        problem.error_code,
+    )
+
+
 def ingest(
     message: InboundMessage,
     store: EventStore,
@@ -75,37 +135,6 @@ def ingest(
     """Process one message body; the returned disposition is final for this message.
 
     The time check is against this message's enqueue time, so a redrive (a new message) is
-    judged afresh.
+    judged afresh. A batch goes through ``rapport.ingest.batch``, which does the same per record.
     """
-    event: RapportEvent | None = None
-    try:
-        event = parse_event(message.body)
-        _check_not_in_future(event, message.enqueued_at, future_tolerance)
-        outcome = _apply(store, StoredEvent.of(event))
-        if outcome is WriteOutcome.CONFLICT:
-            raise InvalidEvent(
-                "conflicting_duplicate",
-                "An event with this source and id was already stored with different content",
-                event.id,
-            )
-    except Rejected as problem:
-        event_id = event.id if event is not None else problem.event_id
-        store.quarantine(
-            QuarantineEntry(
-                message_id=message.message_id,
-                enqueued_at=message.enqueued_at,
-                error_code=problem.error_code,
-                message=problem.message,
-                event_id=event_id,
-                payload=message.body,
-                member_ids=members_named(message.body),
-            )
-        )
-        return IngestResult(
-            Disposition.QUARANTINED,
-            event_id,
-            event.type if event else None,
-            problem.error_code,
-        )
-    disposition = Disposition.STORED if outcome is WriteOutcome.APPLIED else Disposition.DUPLICATE
-    return IngestResult(disposition, event.id, event.type)
+    return settle(message, check(message, future_tolerance), store)

@@ -53,6 +53,12 @@ class QuarantineEntry:
 
 
 class EventStore(Protocol):
+    """Where events are kept. Every effect of ``apply_request_event`` stays within the event's
+    request (sender and request id), of ``apply_preferences`` within the member's profile, and
+    of ``quarantine`` within the message's own entry: the batch runs writes to different ones
+    in parallel (``rapport.ingest.batch``), so a store must be safe to call from several
+    threads at once for different ones."""
+
     def apply_request_event(self, stored: StoredEvent) -> WriteOutcome: ...
 
     def apply_preferences(

@@ -1,12 +1,19 @@
 """The SDK's timeouts: DynamoDB's short ones in a deployment, a generous read timeout against the
-local moto server, which answers on the caller's CPU (the cause of rare failures under load)."""
+local moto server, which answers on the caller's CPU (the cause of rare failures under load);
+a connection pool for every ingest worker."""
 
 from __future__ import annotations
 
 import pytest
 
 from rapport.adapters.aws import client, config_for, reset_clients
-from rapport.settings import ConfigurationError
+from rapport.settings import (
+    DEFAULT_INGEST_WORKERS,
+    MAX_INGEST_WORKERS,
+    ConfigurationError,
+    IngestSettings,
+    load,
+)
 from rapport_cli.local.server import LOCAL_READ_TIMEOUT_SECONDS, aws_endpoint
 
 
@@ -53,3 +60,28 @@ def test_clients_made_for_the_local_aws_wait_for_a_loaded_server() -> None:
     with aws_endpoint("http://127.0.0.1:9"):
         assert client("dynamodb").meta.config.read_timeout == LOCAL_READ_TIMEOUT_SECONDS
     assert client("dynamodb").meta.config.read_timeout == 1  # restored after the block
+
+
+def test_dynamodb_clients_keep_a_connection_for_each_of_the_most_ingest_workers(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("TABLE_NAME", "t")
+    most = MAX_INGEST_WORKERS  # accepted, and one more refused: the settings' bound
+    monkeypatch.setenv("INGEST_WORKERS", str(most))
+    assert load(IngestSettings).workers == most
+    assert config_for("dynamodb").max_pool_connections >= most
+    assert client("dynamodb").meta.config.max_pool_connections >= most
+    monkeypatch.setenv("INGEST_WORKERS", str(most + 1))
+    with pytest.raises(ConfigurationError, match="INGEST_WORKERS"):
+        load(IngestSettings)
+
+
+def test_ingest_workers_default_to_several_and_refuse_none(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("TABLE_NAME", "t")
+    monkeypatch.delenv("INGEST_WORKERS", raising=False)
+    assert load(IngestSettings).workers == DEFAULT_INGEST_WORKERS > 1
+    monkeypatch.setenv("INGEST_WORKERS", "0")
+    with pytest.raises(ConfigurationError, match="INGEST_WORKERS"):
+        load(IngestSettings)
