@@ -10,10 +10,12 @@ Events go in as a platform sends them: straight to the events queue (``via="sqs"
 the event bus, whose rule delivers them to the same queue (``via="eventbridge"``; see
 ``rapport_cli.local.bus`` for what the local runtime completes there).
 
-By default the run starts a moto server of its own and stops it at the end. With
-``endpoint_url`` it builds its resources in a server that is already running and leaves them
-there, under names of their own (environment ``local-<8 hex digits>``), so runs never touch
-each other's data or anything else the server holds; ``stack.json`` says where they are.
+By default the run talks to moto in this process (``rapport_cli.local.server.in_process_moto``):
+botocore builds and parses every request, moto answers it without a socket, and everything is
+gone at the end. With ``endpoint_url`` it builds its resources in a moto server that is already
+running and leaves them there, under names of their own (environment ``local-<8 hex digits>``),
+so runs never touch each other's data or anything else the server holds; ``stack.json`` says
+where they are.
 """
 
 from __future__ import annotations
@@ -50,7 +52,7 @@ from rapport_cli.local.event_source import DrainResult, as_received, drain, make
 from rapport_cli.local.faults import FaultInjector, FaultPlan, immediate_retries
 from rapport_cli.local.lambda_runtime import FunctionHost
 from rapport_cli.local.scheduler import ScheduledRun, run_scheduled
-from rapport_cli.local.server import aws_endpoint, moto_server, sent_raw_messages
+from rapport_cli.local.server import LocalAws, http_moto, in_process_moto
 from rapport_cli.local.stack import LocalStack, deploy
 from rapport_cli.local.template import LogicalId
 from rapport_cli.publisher import BusTarget, Publisher, PublishResult, QueueTarget, Target
@@ -277,8 +279,8 @@ def _resource_names(stack: LocalStack, endpoint: str, environment: str) -> dict[
     }
 
 
-def _local_aws(endpoint_url: str | None) -> AbstractContextManager[str]:
-    return moto_server() if endpoint_url is None else aws_endpoint(endpoint_url)
+def _local_aws(endpoint_url: str | None) -> AbstractContextManager[LocalAws]:
+    return in_process_moto() if endpoint_url is None else http_moto(endpoint_url)
 
 
 def _operate(
@@ -298,7 +300,7 @@ def _operate(
     With ``faults``, every call after the deployment may fail: the functions' calls (the shared
     session) and the runner's own (publishing, polling, reading back)."""
     with (
-        _local_aws(endpoint_url) as endpoint,
+        _local_aws(endpoint_url) as local_aws,
         (out_dir / "logs" / "functions.jsonl").open("w", encoding="utf-8") as log,
         immediate_retries() if faults else contextlib.nullcontext(),
     ):
@@ -308,9 +310,9 @@ def _operate(
         stack: LocalStack = deploy(session, region, environment)
         # Written before anything runs, so even a run that breaks can be explored.
         (out_dir / "stack.json").write_text(
-            json.dumps(_resource_names(stack, endpoint, environment), indent=2) + "\n"
+            json.dumps(_resource_names(stack, local_aws.endpoint, environment), indent=2) + "\n"
         )
-        sent_before = set(sent_raw_messages(endpoint))
+        sent_before = set(local_aws.sent_raw_messages())
         injector = FaultInjector(faults) if faults else None
         if injector is not None:
             injector.attach(session.events)
@@ -396,7 +398,7 @@ def _operate(
             digest_jobs_dead=digest_jobs_dead,
             sent_messages={
                 message_id: raw
-                for message_id, raw in sent_raw_messages(endpoint).items()
+                for message_id, raw in local_aws.sent_raw_messages().items()
                 if message_id not in sent_before
             },
             faults=injector.report() if injector else {},
