@@ -139,12 +139,8 @@ class FaultInjector:
 
     def attach(self, events: Any) -> FaultInjector:
         """Inject into every client created from now on with this event system (a session's
-        ``events``): clients copy their session's handlers when they are created. Registered
-        first, so a failed attempt is decided before in-process moto's own ``before-send`` hook
-        answers the request."""
-        events.register_first(
-            "before-send", self._before_send, unique_id=f"rapport-faults-{id(self)}"
-        )
+        ``events``): clients copy their session's handlers when they are created."""
+        events.register("before-send", self._before_send, unique_id=f"rapport-faults-{id(self)}")
         return self
 
     def _before_send(self, request: Any, event_name: str = "", **_: Any) -> AWSResponse | None:

@@ -29,7 +29,6 @@ from moto.moto_server.werkzeug_app import (
 from werkzeug.serving import make_server
 
 from rapport.adapters.aws import reset_clients
-from rapport_cli.local.moto_seams import queries_read_their_partition, queue_retention_read_directly
 
 DEFAULT_REGION = "us-east-1"
 
@@ -96,6 +95,11 @@ def in_process_moto() -> Iterator[LocalAws]:
     Every configured endpoint is ignored (``AWS_IGNORE_CONFIGURED_ENDPOINT_URLS``), since moto
     recognises requests by AWS's own host names. DynamoDB needs no lock here, unlike over HTTP:
     the local runtime invokes one function at a time, on the thread that called it.
+
+    Not for fault injection: botocore runs *every* ``before-send`` hook and takes the first
+    answer, so moto would act on a request whose attempt the injector failed (a send stored
+    twice, a receive counted that nobody got). ``rapport run --inject-faults`` therefore uses
+    its own moto server, where a failed attempt never leaves the process.
     """
     environment = {
         "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS": "true",
@@ -106,12 +110,7 @@ def in_process_moto() -> Iterator[LocalAws]:
         "AWS_DEFAULT_REGION": os.environ.get("AWS_DEFAULT_REGION", DEFAULT_REGION),
     }
     try:
-        with (
-            patched_environ(environment),
-            mock_aws(),
-            queue_retention_read_directly(),
-            queries_read_their_partition(),
-        ):
+        with patched_environ(environment), mock_aws():
             reset_clients()
             yield LocalAws(IN_PROCESS_ENDPOINT, _in_process_sent_messages)
     finally:
