@@ -10,10 +10,13 @@ Events go in as a platform sends them: straight to the events queue (``via="sqs"
 the event bus, whose rule delivers them to the same queue (``via="eventbridge"``; see
 ``rapport_cli.local.bus`` for what the local runtime completes there).
 
-By default the run starts a moto server of its own and stops it at the end. With
-``endpoint_url`` it builds its resources in a server that is already running and leaves them
-there, under names of their own (environment ``local-<8 hex digits>``), so runs never touch
-each other's data or anything else the server holds; ``stack.json`` says where they are.
+By default the run talks to moto in this process (``rapport_cli.local.server.in_process_moto``):
+botocore builds and parses every request, moto answers it without a socket, and everything is
+gone at the end (with injected faults, through a moto server of its own on loopback). With
+``endpoint_url`` it builds its resources in a moto server that is already running and leaves
+them there, under names of their own (environment ``local-<8 hex digits>``),
+so runs never touch each other's data or anything else the server holds; ``stack.json`` says
+where they are.
 """
 
 from __future__ import annotations
@@ -24,7 +27,6 @@ import json
 import os
 import secrets
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -49,8 +51,9 @@ from rapport_cli.local.digests import digest_records, write_digests
 from rapport_cli.local.event_source import DrainResult, as_received, drain, make_visible
 from rapport_cli.local.faults import FaultInjector, FaultPlan, immediate_retries
 from rapport_cli.local.lambda_runtime import FunctionHost
+from rapport_cli.local.moto_seams import queries_read_their_partition, queue_retention_read_directly
 from rapport_cli.local.scheduler import ScheduledRun, run_scheduled
-from rapport_cli.local.server import aws_endpoint, moto_server, sent_raw_messages
+from rapport_cli.local.server import LocalAws, http_moto, in_process_moto
 from rapport_cli.local.stack import LocalStack, deploy
 from rapport_cli.local.template import LogicalId
 from rapport_cli.publisher import BusTarget, Publisher, PublishResult, QueueTarget, Target
@@ -277,8 +280,21 @@ def _resource_names(stack: LocalStack, endpoint: str, environment: str) -> dict[
     }
 
 
-def _local_aws(endpoint_url: str | None) -> AbstractContextManager[str]:
-    return moto_server() if endpoint_url is None else aws_endpoint(endpoint_url)
+@contextlib.contextmanager
+def _local_aws(endpoint_url: str | None, *, faults: bool) -> Iterator[LocalAws]:
+    """The run's AWS: a server that is already running (left as it is), else moto in this
+    process, through its own server when faults are injected (see ``in_process_moto``), with
+    the moto seams for the run (``rapport_cli.local.moto_seams``)."""
+    if endpoint_url is not None:
+        with http_moto(endpoint_url) as local_aws:
+            yield local_aws
+        return
+    with (
+        queue_retention_read_directly(),
+        queries_read_their_partition(),
+        http_moto(None) if faults else in_process_moto() as local_aws,
+    ):
+        yield local_aws
 
 
 def _operate(
@@ -298,7 +314,7 @@ def _operate(
     With ``faults``, every call after the deployment may fail: the functions' calls (the shared
     session) and the runner's own (publishing, polling, reading back)."""
     with (
-        _local_aws(endpoint_url) as endpoint,
+        _local_aws(endpoint_url, faults=faults is not None) as local_aws,
         (out_dir / "logs" / "functions.jsonl").open("w", encoding="utf-8") as log,
         immediate_retries() if faults else contextlib.nullcontext(),
     ):
@@ -308,9 +324,9 @@ def _operate(
         stack: LocalStack = deploy(session, region, environment)
         # Written before anything runs, so even a run that breaks can be explored.
         (out_dir / "stack.json").write_text(
-            json.dumps(_resource_names(stack, endpoint, environment), indent=2) + "\n"
+            json.dumps(_resource_names(stack, local_aws.endpoint, environment), indent=2) + "\n"
         )
-        sent_before = set(sent_raw_messages(endpoint))
+        sent_before = set(local_aws.sent_raw_messages())
         injector = FaultInjector(faults) if faults else None
         if injector is not None:
             injector.attach(session.events)
@@ -396,7 +412,7 @@ def _operate(
             digest_jobs_dead=digest_jobs_dead,
             sent_messages={
                 message_id: raw
-                for message_id, raw in sent_raw_messages(endpoint).items()
+                for message_id, raw in local_aws.sent_raw_messages().items()
                 if message_id not in sent_before
             },
             faults=injector.report() if injector else {},

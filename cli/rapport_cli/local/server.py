@@ -1,5 +1,11 @@
-"""A moto server on a free loopback port (or one already running), with the process environment
-pointed at it."""
+"""Where a local run's AWS lives: moto in this process (the default of ``rapport run``), a moto
+server on a free loopback port (the integration tests), or a server already running
+(``--endpoint-url``), with the process environment pointed at it.
+
+In process, botocore still builds, signs and serialises every request and parses every answer:
+moto's ``mock_aws`` answers it from a ``before-send`` hook instead of a socket, so the functions'
+code paths are the same and only the HTTP round trip (client and werkzeug server, about a third
+of a run's time) is gone."""
 
 from __future__ import annotations
 
@@ -10,8 +16,10 @@ import threading
 import urllib.request
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
+from moto import mock_aws
 from moto.moto_server.threaded_moto_server import ThreadedMotoServer
 from moto.moto_server.werkzeug_app import (
     DomainDispatcherApplication,
@@ -65,6 +73,68 @@ def aws_endpoint(endpoint: str) -> Iterator[str]:
             yield endpoint
     finally:
         reset_clients()
+
+
+#: What an in-process run reports as its endpoint (``stack.json``): there is no address to reach.
+IN_PROCESS_ENDPOINT = "in-process"
+
+
+@dataclass(frozen=True)
+class LocalAws:
+    """The local AWS a run talks to: its endpoint as ``stack.json`` gives it, and how to read what
+    its SES accepted (SES has no API that returns a sent message)."""
+
+    endpoint: str
+    sent_raw_messages: Callable[[], dict[str, bytes]]
+
+
+@contextmanager
+def in_process_moto() -> Iterator[LocalAws]:
+    """moto in this process for the block, every boto3 client answered by it, starting empty.
+
+    Every configured endpoint is ignored (``AWS_IGNORE_CONFIGURED_ENDPOINT_URLS``), since moto
+    recognises requests by AWS's own host names. DynamoDB needs no lock here, unlike over HTTP:
+    the local runtime invokes one function at a time, on the thread that called it.
+
+    Not for fault injection: botocore runs *every* ``before-send`` hook and takes the first
+    answer, so moto would act on a request whose attempt the injector failed (a send stored
+    twice, a receive counted that nobody got). ``rapport run --inject-faults`` therefore uses
+    its own moto server, where a failed attempt never leaves the process.
+    """
+    environment = {
+        "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS": "true",
+        "SDK_READ_TIMEOUT_SECONDS": str(LOCAL_READ_TIMEOUT_SECONDS),
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_SESSION_TOKEN": "testing",
+        "AWS_DEFAULT_REGION": os.environ.get("AWS_DEFAULT_REGION", DEFAULT_REGION),
+    }
+    try:
+        with patched_environ(environment), mock_aws():
+            reset_clients()
+            yield LocalAws(IN_PROCESS_ENDPOINT, _in_process_sent_messages)
+    finally:
+        reset_clients()
+
+
+def _in_process_sent_messages() -> dict[str, bytes]:
+    """What moto's SES in this process accepted as raw messages, by id, whatever the account."""
+    from moto.ses.models import ses_backends  # noqa: PLC0415 - moto's state, read at the end
+
+    return {
+        message.id: message.raw_data.encode("utf-8")
+        for regions in ses_backends.values()
+        for backend in regions.values()
+        for message in backend.sent_messages
+        if hasattr(message, "raw_data")
+    }
+
+
+@contextmanager
+def http_moto(endpoint_url: str | None) -> Iterator[LocalAws]:
+    """A moto server over HTTP: ``endpoint_url`` if given (left as it is), else one of our own."""
+    with moto_server() if endpoint_url is None else aws_endpoint(endpoint_url) as endpoint:
+        yield LocalAws(endpoint, lambda: sent_raw_messages(endpoint))
 
 
 class _OneDynamoDBRequestAtATime:
