@@ -1,4 +1,5 @@
-"""Outcome and reason codes of the DESIGN §3 contract, shared by every layer."""
+"""Outcome and reason codes of the DESIGN §3 contract, and the defaults and limits every layer
+shares (here, not in ``rapport.settings``, so that reading them needs no pydantic)."""
 
 from enum import StrEnum
 
@@ -7,6 +8,12 @@ from enum import StrEnum
 DEFAULT_RESPONSE_WINDOW_DAYS = 21
 #: Days a member's data lives after its last write (DynamoDB TTL); a deployment may set its own.
 DEFAULT_RETENTION_DAYS = 400
+#: The most ingest workers a deployment may ask for; DynamoDB clients keep this many connections
+#: (``rapport.adapters.aws``), so no worker ever waits for one.
+MAX_INGEST_WORKERS = 32
+#: Set only by the local runtime (``rapport.settings.SdkSettings``): when it is absent a client is
+#: made without parsing any settings, so a cold start does not import pydantic for it.
+SDK_READ_TIMEOUT_VARIABLE = "SDK_READ_TIMEOUT_SECONDS"
 
 
 class Outcome(StrEnum):

@@ -8,7 +8,12 @@ from typing import TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from rapport.codes import DEFAULT_RESPONSE_WINDOW_DAYS, DEFAULT_RETENTION_DAYS
+from rapport.codes import (
+    DEFAULT_RESPONSE_WINDOW_DAYS,
+    DEFAULT_RETENTION_DAYS,
+    MAX_INGEST_WORKERS,
+    SDK_READ_TIMEOUT_VARIABLE,
+)
 
 _Settings = TypeVar("_Settings", bound=BaseModel)
 
@@ -49,9 +54,6 @@ DEFAULT_FUTURE_TOLERANCE_HOURS = 24
 #: 5 ms per DynamoDB call a batch of 100 takes ~556 ms one at a time, ~80 ms with 8 to 16, where
 #: botocore's CPU under the GIL becomes the bound (docs/performance.md).
 DEFAULT_INGEST_WORKERS = 16
-#: The most a deployment may ask for; DynamoDB clients keep this many connections
-#: (``rapport.adapters.aws``), so no worker ever waits for one.
-MAX_INGEST_WORKERS = 32
 
 
 class IngestSettings(TableSettings):
@@ -88,7 +90,7 @@ class SdkSettings(BaseModel):
     model_config = ConfigDict(frozen=True, extra="ignore")
 
     read_timeout_seconds: float | None = Field(
-        default=None, alias="SDK_READ_TIMEOUT_SECONDS", gt=0, le=900
+        default=None, alias=SDK_READ_TIMEOUT_VARIABLE, gt=0, le=900
     )
 
 

@@ -11,13 +11,14 @@ botocore directly skips importing boto3's resource layer and s3transfer, which R
 
 from __future__ import annotations
 
+import os
 from functools import cache
 from typing import Any
 
 import botocore.session
 from botocore.config import Config
 
-from rapport.settings import MAX_INGEST_WORKERS, SdkSettings, load
+from rapport.codes import MAX_INGEST_WORKERS, SDK_READ_TIMEOUT_VARIABLE
 
 # Standard retry mode backs off on throttling and 5xx; the SQS redelivery is the outer retry.
 # ``total_max_attempts`` counts the first attempt (botocore's ``max_attempts`` would not).
@@ -69,6 +70,10 @@ def session() -> Session:
 def config_for(service: str) -> Config:
     """The service's client configuration, with ``SDK_READ_TIMEOUT_SECONDS`` if set."""
     config = _CONFIGS.get(service, _CONFIG)
+    if SDK_READ_TIMEOUT_VARIABLE not in os.environ:  # a deployment: no settings to parse
+        return config
+    from rapport.settings import SdkSettings, load  # noqa: PLC0415 - pydantic, only when set
+
     read_timeout = load(SdkSettings).read_timeout_seconds
     return config if read_timeout is None else config.merge(Config(read_timeout=read_timeout))
 

@@ -4,12 +4,16 @@ a connection pool for every ingest worker."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+
 import pytest
 
 from rapport.adapters.aws import client, config_for, reset_clients
+from rapport.codes import MAX_INGEST_WORKERS
 from rapport.settings import (
     DEFAULT_INGEST_WORKERS,
-    MAX_INGEST_WORKERS,
     ConfigurationError,
     IngestSettings,
     load,
@@ -85,3 +89,17 @@ def test_ingest_workers_default_to_several_and_refuse_none(
     monkeypatch.setenv("INGEST_WORKERS", "0")
     with pytest.raises(ConfigurationError, match="INGEST_WORKERS"):
         load(IngestSettings)
+
+
+def test_a_deployed_client_is_configured_without_importing_pydantic() -> None:
+    """Cold starts: with no ``SDK_READ_TIMEOUT_SECONDS`` (every deployment), making a client's
+    configuration parses no settings, so it does not import pydantic (about 100 ms)."""
+    probe = (
+        "import sys; from rapport.adapters.aws import config_for; config_for('dynamodb'); "
+        "print(sorted(name for name in sys.modules if name.split('.')[0] == 'pydantic'))"
+    )
+    environment = {k: v for k, v in os.environ.items() if k != "SDK_READ_TIMEOUT_SECONDS"}
+    done = subprocess.run(
+        [sys.executable, "-c", probe], env=environment, capture_output=True, text=True, check=True
+    )
+    assert done.stdout.strip() == "[]"
