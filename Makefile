@@ -119,9 +119,10 @@ security: $(CHECKOV_VENV)/.installed
 	  --skip-download --compact --quiet
 
 # The unit tests alone (tests/unit): no network (sockets refused), no moto server, no browser,
-# each property test at most 20 examples (tests/support/examples.py). `make test` runs them in full.
+# each property test at most 10 examples (tests/support/examples.py). `make test` runs them in full.
+# --dist loadfile: a module's fixtures (the reader's model, the translated template) load once.
 test-unit: $(STAMP)
-	RAPPORT_QUICK_TESTS=1 $(BIN)/pytest -n 2 -q -p no:cacheprovider tests/unit
+	RAPPORT_QUICK_TESTS=1 $(BIN)/pytest -n 2 --dist loadfile -q -p no:cacheprovider tests/unit
 
 # --dist loadfile: a file's tests run together on one worker. `rapport run` resets moto's
 # process-wide state when it starts, so a module's resources must not outlive its own file.
