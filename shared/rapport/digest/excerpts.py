@@ -32,7 +32,11 @@ def shorten(text: str, limit: int) -> str:
 def _sentence_around(text: str, start: int, end: int) -> tuple[int, int]:
     """The bounds of the sentence(s) holding ``text[start:end]``."""
     begin = 0
-    for match in _SENTENCE_END.finditer(text, 0, start):
+    # Searched in the whole text: with ``endpos=start`` the ``$`` of the look-ahead would match
+    # at ``start`` and take "?" in "?a" for the end of a sentence, cutting a word in two.
+    for match in _SENTENCE_END.finditer(text):
+        if match.end() > start:
+            break
         begin = match.end()
     found = _SENTENCE_END.search(text, end)
     return begin, (found.end() if found else len(text))

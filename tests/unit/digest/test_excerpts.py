@@ -54,6 +54,12 @@ def test_an_excerpt_is_whole_words_around_the_matched_part(
         assert part in quote
 
 
+def test_punctuation_inside_a_word_does_not_end_a_sentence() -> None:
+    # Hypothesis found it: "?" in "?a" right before the matched "a" was read as a sentence end.
+    assert excerpt("? ? ? ? ?a a", "a", 40) == "?a a"  # each "? " ends a sentence; "?a" is a word
+    assert excerpt("Hi. Why?not me", "not", 40) == "Why?not me"
+
+
 def test_a_single_matched_word_is_quoted_in_its_sentence() -> None:
     note = "Thanks for reaching out. Please don't send me a template, say why you write. Best, Ana"
     assert excerpt(note, "template", 80) == "Please don't send me a template, say why you write."
