@@ -49,7 +49,7 @@ def _history_index(args: argparse.Namespace) -> int:
         for totals in backfill_events_until(args.table):
             print(
                 f"scanned {totals.scanned} item(s): {totals.updated} updated, "
-                f"{totals.raced} written meanwhile",
+                f"{totals.raced} set or removed meanwhile",
                 file=sys.stderr,
             )
     except (ClientError, BotoCoreError) as exc:
@@ -65,6 +65,6 @@ def _history_index(args: argparse.Namespace) -> int:
     else:
         print(
             f"{totals.updated} request item(s) given events_until "
-            f"({totals.raced} got it from a new event meanwhile) of {totals.scanned} scanned"
+            f"({totals.raced} set by a new event or removed meanwhile) of {totals.scanned} scanned"
         )
     return 0

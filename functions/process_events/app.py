@@ -74,6 +74,7 @@ def _processor() -> Callable[[list[dict[str, Any]], Callable[[], bool]], list[Re
     container."""
     from concurrent.futures import ThreadPoolExecutor
 
+    from rapport.adapters.aws import client
     from rapport.adapters.dynamodb.event_store import DynamoEventStore
     from rapport.adapters.dynamodb.retention import Retention
     from rapport.ingest import InboundMessage
@@ -84,6 +85,8 @@ def _processor() -> Callable[[list[dict[str, Any]], Callable[[], bool]], list[Re
     store = DynamoEventStore(
         settings.table_name, Retention(settings.retention), future_tolerance=tolerance
     )
+    # botocore sessions are not thread-safe: the client is made here, before any worker needs it.
+    client("dynamodb")
     pool = ThreadPoolExecutor(settings.workers) if settings.workers > 1 else None
 
     def message(record: dict[str, Any]) -> InboundMessage | Exception:

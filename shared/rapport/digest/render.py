@@ -6,6 +6,7 @@ can never become markup. Numbers and sentences are prepared here so templates st
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -63,7 +64,10 @@ def _environment() -> Environment:
 
 
 def _percent(value: float | None) -> str:
-    return "–" if value is None else f"{round(value * 100)}%"
+    """Half up, as people round: 23 of 40 is 58%. ``round`` would give 57, as 0.575 * 100 is
+    57.4999… in binary (and it rounds halves to even); a ratio of counts is never within 1e-9
+    below a half without being one."""
+    return "–" if value is None else f"{math.floor(value * 100 + 0.5 + 1e-9)}%"
 
 
 def _rate_sentence(week: WeekCounts, trend: RateEstimate) -> str:

@@ -3,8 +3,10 @@
 Every write an event causes lands in one item: its request's, or its member's profile (the
 ``EventStore`` port's contract), and a quarantine lands in the message's own item. So the batch
 is split into groups by that item; a group runs in batch order on one worker, and groups share
-nothing. Nothing relies on the store serialising concurrent writes to one item (moto does not):
-no two writes to one item are ever in flight together.
+nothing. Nothing relies on the store serialising concurrent writes to one request or profile
+(moto does not): no two writes to one are ever in flight together. (A message SQS delivers twice
+in one batch is two records whose quarantine entries share a key; those puts are conditional,
+so the second is refused whatever the order.)
 
 Identical events (same dedupe key and fingerprint) always fall in one group. Before any call,
 each repeat is tied to the first copy; when that copy ends stored or duplicate, the repeat is a

@@ -13,7 +13,7 @@ from html.parser import HTMLParser
 from typing import Any
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from rapport.contract import PreferencesUpdated, RequestEvent
@@ -206,6 +206,8 @@ def _some_insights() -> DigestInsights:
     return build_insights("m-dana", _requests(), WEEK, "UTC", AS_OF)
 
 
+@example(sent=0, accepted=23, declined=0, no_response=17)  # 57.5%: 58, not round()'s 57
+@example(sent=0, accepted=1, declined=7, no_response=0)  # 12.5%: 13, not round()'s 12
 @given(
     sent=st.integers(0, 30),
     accepted=st.integers(0, 30),
@@ -229,4 +231,4 @@ def test_the_subjects_figures_add_up(
     assert match is not None
     shown_sent, shown_accepted, shown_decided, percent = map(int, match.groups())
     assert (shown_sent, shown_accepted, shown_decided) == (sent, accepted, decided)
-    assert percent == round(100 * accepted / decided)
+    assert percent == (200 * accepted + decided) // (2 * decided)  # half up, exactly
