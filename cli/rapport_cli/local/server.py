@@ -29,6 +29,7 @@ from moto.moto_server.werkzeug_app import (
 from werkzeug.serving import make_server
 
 from rapport.adapters.aws import reset_clients
+from rapport.codes import SDK_READ_TIMEOUT_VARIABLE
 
 DEFAULT_REGION = "us-east-1"
 
@@ -53,20 +54,25 @@ def patched_environ(values: Mapping[str, str]) -> Iterator[None]:
 LOCAL_READ_TIMEOUT_SECONDS = 60
 
 
+def _local_credentials() -> dict[str, str]:
+    """What every local AWS gets: moto's dummy credentials, the region, and a read timeout fit
+    for moto answering on this machine's CPU (``rapport.settings.SdkSettings``)."""
+    return {
+        SDK_READ_TIMEOUT_VARIABLE: str(LOCAL_READ_TIMEOUT_SECONDS),
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_SESSION_TOKEN": "testing",
+        "AWS_DEFAULT_REGION": os.environ.get("AWS_DEFAULT_REGION", DEFAULT_REGION),
+    }
+
+
 @contextmanager
 def aws_endpoint(endpoint: str) -> Iterator[str]:
     """Every boto3 client created inside the block talks to ``endpoint``, with moto's dummy
     credentials (moto accepts any) and a read timeout fit for a server on this machine's CPU
     (``rapport.settings.SdkSettings``): the local AWS models DynamoDB's semantics, not its
     latency."""
-    environment = {
-        "AWS_ENDPOINT_URL": endpoint,
-        "SDK_READ_TIMEOUT_SECONDS": str(LOCAL_READ_TIMEOUT_SECONDS),
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_SESSION_TOKEN": "testing",
-        "AWS_DEFAULT_REGION": os.environ.get("AWS_DEFAULT_REGION", DEFAULT_REGION),
-    }
+    environment = {"AWS_ENDPOINT_URL": endpoint, **_local_credentials()}
     try:
         with patched_environ(environment):
             reset_clients()
@@ -101,14 +107,7 @@ def in_process_moto() -> Iterator[LocalAws]:
     twice, a receive counted that nobody got). ``rapport run --inject-faults`` therefore uses
     its own moto server, where a failed attempt never leaves the process.
     """
-    environment = {
-        "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS": "true",
-        "SDK_READ_TIMEOUT_SECONDS": str(LOCAL_READ_TIMEOUT_SECONDS),
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_SESSION_TOKEN": "testing",
-        "AWS_DEFAULT_REGION": os.environ.get("AWS_DEFAULT_REGION", DEFAULT_REGION),
-    }
+    environment = {"AWS_IGNORE_CONFIGURED_ENDPOINT_URLS": "true", **_local_credentials()}
     try:
         with patched_environ(environment), mock_aws():
             reset_clients()
