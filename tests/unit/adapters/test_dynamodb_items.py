@@ -125,6 +125,23 @@ def test_a_large_payload_is_compressed_and_an_incompressible_one_truncated_and_f
     assert noise.startswith(truncated.payload)
 
 
+@given(st.builds(RequestItem, ids, ids, events, st.none() | ids, st.none() | st.text()))
+def test_a_request_item_written_with_its_identity_attributes_reads_the_same(
+    request: RequestItem,
+) -> None:
+    """Items written before the key alone said whose request it is also hold ``kind``,
+    ``sender_id`` and ``request_id``; they read as the same request."""
+    item = request.encode()
+    assert not {"kind", "sender_id", "request_id"} & item.keys()
+    older = item | {
+        "kind": {"S": "request"},
+        "sender_id": {"S": request.sender_id},
+        "request_id": {"S": request.request_id},
+    }
+    assert RequestItem.decode(older) == request
+    assert kind_of(older) is Kind.REQUEST
+
+
 def test_an_item_without_a_kind_has_none() -> None:
     assert kind_of({"pk": {"S": "MEMBER#m"}, "sk": {"S": "PROFILE"}}) is None
 

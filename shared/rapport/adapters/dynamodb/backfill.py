@@ -18,7 +18,8 @@ from dataclasses import dataclass
 from botocore.exceptions import ClientError
 
 from rapport.adapters.aws import client
-from rapport.adapters.dynamodb.items import EVENTS_UNTIL, KIND, Kind, key_of, string
+from rapport.adapters.dynamodb import keys
+from rapport.adapters.dynamodb.items import EVENTS_UNTIL, SK, key_of, string
 from rapport.adapters.dynamodb.request_history import request_events
 from rapport.adapters.errors import Outcome, outcome
 from rapport.timeutil import sortable
@@ -46,9 +47,9 @@ def backfill_events_until(table: str) -> Iterator[BackfillProgress]:
         .get_paginator("scan")
         .paginate(
             TableName=table,
-            FilterExpression="#kind = :request AND attribute_not_exists(#until)",
-            ExpressionAttributeNames={"#kind": KIND, "#until": EVENTS_UNTIL},
-            ExpressionAttributeValues={":request": string(Kind.REQUEST)},
+            FilterExpression="begins_with(#sk, :request) AND attribute_not_exists(#until)",
+            ExpressionAttributeNames={"#sk": SK, "#until": EVENTS_UNTIL},
+            ExpressionAttributeValues={":request": string(keys.REQUEST_PREFIX)},
             PaginationConfig={"PageSize": SCAN_PAGE_SIZE},
         )
     ):

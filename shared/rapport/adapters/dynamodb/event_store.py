@@ -8,7 +8,7 @@ from a conflict without a read.
 
 from __future__ import annotations
 
-import os
+import random
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -30,8 +30,6 @@ from rapport.adapters.dynamodb.items import (
     NEXT_DUE_AT,
     PREFERENCES_ORDER,
     PREFERENCES_TIME,
-    REQUEST_ID,
-    SENDER_ID,
     TIMEZONE,
     EventEntry,
     Item,
@@ -52,10 +50,8 @@ from rapport.ingest import DEFAULT_FUTURE_TOLERANCE
 from rapport.ingest.ports import QuarantineEntry, StoredEvent, WriteOutcome
 from rapport.timeutil import iso_utc, sortable
 
-_REQUEST_EVENT_UPDATE = (
-    "SET #ev = :ev, #kind = :kind, #sender = :sender, #request = :request, #exp = :exp,"
-    " #until = :until"
-)
+#: The item's key says whose request it is: a write sets only what an event changes.
+_REQUEST_EVENT_UPDATE = "SET #ev = :ev, #exp = :exp, #until = :until"
 #: A sent event also names the recipient, so the requests a member received can be found.
 _SENT_EVENT_UPDATE = _REQUEST_EVENT_UPDATE + ", #ref = :ref"
 _REQUEST_EVENT_CONDITION = (
@@ -65,13 +61,7 @@ _REQUEST_EVENT_CONDITION = (
 _SENT_EVENT_CONDITION = (
     _REQUEST_EVENT_CONDITION + " AND (attribute_not_exists(#ref) OR #ref = :ref)"
 )
-_REQUEST_EVENT_NAMES = {
-    "#kind": KIND,
-    "#sender": SENDER_ID,
-    "#request": REQUEST_ID,
-    "#exp": EXPIRES_AT,
-    "#until": EVENTS_UNTIL,
-}
+_REQUEST_EVENT_NAMES = {"#exp": EXPIRES_AT, "#until": EVENTS_UNTIL}
 _SENT_EVENT_NAMES = {**_REQUEST_EVENT_NAMES, "#ref": MEMBER_REF}
 _PREFERENCES_UPDATE = (
     "SET #ev = :ev, #kind = :kind, #member = :member, #email = :email, #tz = :tz,"
@@ -92,13 +82,19 @@ _PREFERENCES_NAMES = {
 }
 
 
+#: Seeded from the operating system once per container. The tokens only need to differ from
+#: one write of an event to the next, not to be secret, and ``os.urandom`` on every write is a
+#: system call that hands the interpreter lock to another worker thread.
+_TOKENS = random.Random()  # noqa: S311 (uniqueness, not secrecy)
+
+
 def _write_token() -> str:
     """A token for one write and its SDK retries: a new one for every delivery of a message.
 
     A write that timed out on the client may still have been applied; the SDK's retry then fails
     its condition against the event it wrote itself. The token tells that apart from a redelivery.
     """
-    return os.urandom(6).hex()
+    return f"{_TOKENS.getrandbits(48):012x}"
 
 
 def _outcome_from_existing(
@@ -241,9 +237,6 @@ class DynamoEventStore:
                 ":ev": item[attribute],
                 ":exp": expiry,
                 ":now": now,
-                ":kind": item[KIND],
-                ":sender": item[SENDER_ID],
-                ":request": item[REQUEST_ID],
                 ":until": item[EVENTS_UNTIL],
             },
         }

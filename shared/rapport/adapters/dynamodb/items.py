@@ -42,7 +42,6 @@ PK, SK, KIND, EXPIRES_AT = "pk", "sk", "kind", "expires_at"
 EVENT_ATTRIBUTE_PREFIX = "ev_"
 #: Inside an event attribute: the fingerprint, the canonical event (requests only), the write token.
 FINGERPRINT, EVENT_JSON, WRITE_TOKEN = "h", "e", "w"
-SENDER_ID, REQUEST_ID = "sender_id", "request_id"
 #: On request items, the recipient's partition key: the sparse MemberIndex finds the requests a
 #: member received (which live in the sender's partition) for export and erasure.
 MEMBER_REF = "member_ref"
@@ -155,9 +154,14 @@ def quarantine_key(quarantine_id: str) -> dict[str, AttributeValue] | None:
 
 
 def kind_of(item: Item) -> Kind | None:
-    """None for an item without a kind (a profile that only ever recorded an older event)."""
+    """None for an item without a kind (a profile that only ever recorded an older event).
+
+    A request item's key says what it is, so its writes do not spend attributes on it (older
+    items also hold ``kind``, ``sender_id`` and ``request_id``, which say the same)."""
     value = optional_text(item, KIND)
-    return None if value is None else Kind(value)
+    if value is not None:
+        return Kind(value)
+    return Kind.REQUEST if text(item, SK).startswith(keys.REQUEST_PREFIX) else None
 
 
 def event_attribute(dedupe_key: str) -> str:
@@ -262,13 +266,7 @@ class RequestItem:
     events_until: str | None = None
 
     def encode(self) -> dict[str, AttributeValue]:
-        item = {
-            **request_key(self.sender_id, self.request_id),
-            KIND: string(Kind.REQUEST),
-            SENDER_ID: string(self.sender_id),
-            REQUEST_ID: string(self.request_id),
-            **_encode_events(self.events),
-        }
+        item = {**request_key(self.sender_id, self.request_id), **_encode_events(self.events)}
         optional = {
             MEMBER_REF: self.member_ref,
             KEPT_REASONS: self.kept_reasons,
@@ -280,8 +278,8 @@ class RequestItem:
     @classmethod
     def decode(cls, item: Item) -> RequestItem:
         return cls(
-            text(item, SENDER_ID),
-            text(item, REQUEST_ID),
+            keys.member_of(text(item, PK)),
+            keys.request_of(text(item, SK)),
             event_entries(item),
             optional_text(item, MEMBER_REF),
             optional_text(item, KEPT_REASONS),

@@ -30,6 +30,10 @@ def request_sk(request_id: str) -> str:
     return f"{REQUEST_PREFIX}{request_id}"
 
 
+def request_of(sk: str) -> str:
+    return sk.removeprefix(REQUEST_PREFIX)
+
+
 def digest_sk(week_start: date) -> str:
     return f"{DIGEST_PREFIX}{week_start.isoformat()}"
 
